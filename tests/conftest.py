@@ -1,0 +1,27 @@
+"""Shared test fixtures: where the shared corpus is, and how to run xenlint."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def corpus_dir() -> Path:
+    env = os.environ.get("XENLINT_CORPUS")
+    return Path(env) if env else REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus. In CI its absence is a failure, never a skip."""
+    path = corpus_dir()
+    if not (path / "MANIFEST.md").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared corpus missing at {path} (CI must provide it)")
+        pytest.skip(f"shared corpus not found at {path}")
+    return path

@@ -1,0 +1,5 @@
+"""`python -m xenlint`."""
+
+from xenlint.cli import run
+
+run()

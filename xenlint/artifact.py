@@ -1,0 +1,137 @@
+"""The one artifact view that every reader produces and every fact reads."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(enum.StrEnum):
+    DEB = "deb"
+    RPM = "rpm"
+    DIRECTORY = "directory"
+    KERNEL_IMAGE = "kernel-image"
+    KERNEL_CONFIG = "kernel-config"
+    KERNEL_MODULE = "kernel-module"
+    MODULE_TREE = "module-tree"
+    INITRAMFS = "initramfs"
+    ISO = "iso"
+    FILE = "file"
+
+
+class EntryType(enum.StrEnum):
+    FILE = "file"
+    DIRECTORY = "directory"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+    SOCKET = "socket"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One member of an artifact. `path` is absolute and normalised (never holds `..`)."""
+
+    path: str
+    type: EntryType
+    mode: int = 0o644
+    size: int = 0
+    link_target: str | None = None
+
+    @property
+    def executable(self) -> bool:
+        return self.type in (EntryType.FILE, EntryType.HARDLINK) and bool(self.mode & 0o111)
+
+
+@dataclass(slots=True)
+class Package:
+    """Package identity and relations, as the package writes them (Debian or RPM syntax)."""
+
+    name: str
+    version: str
+    architecture: str = ""
+    epoch: str | None = None
+    release: str | None = None
+    flavor: str = "deb"  # "deb" or "rpm": which relation syntax and version ordering apply
+    depends: list[str] = field(default_factory=list)
+    pre_depends: list[str] = field(default_factory=list)
+    recommends: list[str] = field(default_factory=list)
+    suggests: list[str] = field(default_factory=list)
+    provides: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    breaks: list[str] = field(default_factory=list)
+    # maintainer scripts / scriptlets by name (postinst, %post, ...), with their text
+    scripts: dict[str, str] = field(default_factory=dict)
+    # scriptlet interpreters for RPM (e.g. {"post": "/bin/sh"})
+    interpreters: dict[str, str] = field(default_factory=dict)
+    triggers: list[str] = field(default_factory=list)
+    conffiles: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    payload_compression: str | None = None
+
+
+# A loader is given a set of paths and returns the bytes it could read for them.
+Loader = Callable[[set[str]], Mapping[str, bytes]]
+
+
+@dataclass(slots=True)
+class Artifact:
+    """What a reader makes of one input: identity, entries, lazy contents and children.
+
+    Kind-specific facts live in the optional slots (`kernel`, `config`, `module`,
+    `initramfs`), each a plain JSON-able mapping that `xenlint inspect` prints as is.
+    """
+
+    path: str
+    kind: Kind
+    package: Package | None = None
+    entries: dict[str, Entry] = field(default_factory=dict)
+    children: list[Artifact] = field(default_factory=list)
+    error: str | None = None
+    kernel: dict[str, Any] | None = None
+    config: dict[str, str] | None = None
+    module: dict[str, Any] | None = None
+    initramfs: dict[str, Any] | None = None
+    iso: dict[str, Any] | None = None
+    # member names that were absolute or climbed out with `..`: kept as data, never followed
+    unsafe_paths: list[str] = field(default_factory=list)
+    # notes a reader leaves for facts (e.g. "compression": "xz")
+    meta: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None
+    _captured: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _loader: Loader | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+
+    @property
+    def files(self) -> list[str]:
+        return [p for p, e in self.entries.items() if e.type is not EntryType.DIRECTORY]
+
+    def capture(self, path: str, data: bytes) -> None:
+        self._captured[path] = data
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of one member, read lazily; None if absent or unreadable."""
+        return self.read_many([path]).get(path)
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
+        wanted = {p for p in paths if p in self.entries}
+        found = {p: self._captured[p] for p in wanted if p in self._captured}
+        missing = wanted - found.keys()
+        if missing and self._loader is not None:
+            loaded = self._loader(missing)
+            self._captured.update(loaded)
+            found.update(loaded)
+        return found
+
+    def walk(self) -> Iterable[Artifact]:
+        """This artifact and every nested child, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()

@@ -1,0 +1,1 @@
+"""One module per subcommand; each attaches itself to `xenlint.cli.main`."""

@@ -1,0 +1,62 @@
+"""`xenlint inspect PATH...`: print what the readers see, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from xenlint.artifact import Artifact
+from xenlint.cli import EXIT_ERROR, EXIT_OK, limit_options, limits_from, main
+from xenlint.readers import read_path
+from xenlint.view import artifact_to_dict, errors_in
+
+
+def _text(art: Artifact, indent: str = "") -> list[str]:
+    lines = [f"{indent}{art.path} [{art.kind.value}]"]
+    if art.error:
+        lines.append(f"{indent}  error: {art.error}")
+    pkg = art.package
+    if pkg:
+        lines.append(f"{indent}  package: {pkg.name} {pkg.version} {pkg.architecture}")
+        for label in ("depends", "recommends", "suggests", "provides"):
+            vals = getattr(pkg, label)
+            if vals:
+                lines.append(f"{indent}  {label}: {', '.join(vals)}")
+        if pkg.payload_compression:
+            lines.append(f"{indent}  payload compression: {pkg.payload_compression}")
+    if art.entries:
+        lines.append(f"{indent}  files: {len(art.files)}")
+    for slot in ("kernel", "module", "initramfs", "iso"):
+        value = getattr(art, slot)
+        if value:
+            brief = {k: v for k, v in value.items() if not isinstance(v, (list, dict))}
+            lines.append(f"{indent}  {slot}: {json.dumps(brief)}")
+    if art.config:
+        lines.append(f"{indent}  config: {len(art.config)} options")
+    for child in art.children:
+        lines.extend(_text(child, indent + "  "))
+    return lines
+
+
+@main.command("inspect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@limit_options
+def inspect_cmd(paths: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
+    """Print the facts the readers find in each PATH."""
+    limits = limits_from(kwargs)
+    artifacts = [a for p in paths for a in read_path(p, limits)]
+    if fmt == "json":
+        json.dump({"artifacts": [artifact_to_dict(a) for a in artifacts]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for art in artifacts:
+            click.echo("\n".join(_text(art)))
+    failed = [e for a in artifacts for e in errors_in(a)]
+    for path, msg in failed:
+        click.echo(f"xenlint: {path}: {msg}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)

@@ -1,0 +1,94 @@
+"""Caps on what any reader may decompress, hold or descend into, and member-path hygiene.
+
+Every reader takes a `Limits`; the defaults are documented in docs/limits.md and each one
+has a command-line flag (`--max-member-bytes`, ...), so one place decides how much a
+hostile input may cost.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, replace
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+class ArtifactError(Exception):
+    """An input cannot be read. The message is the one-line diagnosis shown to the user."""
+
+
+class LimitExceeded(ArtifactError):
+    """An input would cost more than the configured limits allow."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # decompressed bytes from any one member (a file inside a package, one initramfs segment)
+    max_member_bytes: int = 256 * MiB
+    # decompressed bytes from one artifact, all members and nested children together
+    max_artifact_bytes: int = 2 * GiB
+    # members (archive entries) in one artifact
+    max_members: int = 100_000
+    # bytes of one member held in memory at once (captured contents, nested images)
+    max_held_bytes: int = 64 * MiB
+    # levels of nesting (package -> kernel image -> ... ); the top-level input is depth 0
+    max_depth: int = 4
+    # RPM header index entries and header data bytes
+    max_header_entries: int = 65_536
+    max_header_bytes: int = 32 * MiB
+
+    def with_overrides(self, **values: int | None) -> Limits:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+class Budget:
+    """Counts the decompressed bytes and members of one top-level artifact against its limits."""
+
+    def __init__(self, limits: Limits, label: str) -> None:
+        self.limits = limits
+        self.label = label
+        self.bytes = 0
+        self.members = 0
+
+    def add_bytes(self, n: int) -> None:
+        self.bytes += n
+        if self.bytes > self.limits.max_artifact_bytes:
+            raise LimitExceeded(
+                f"decompresses to more than {self.limits.max_artifact_bytes} bytes "
+                "(max_artifact_bytes); possible decompression bomb"
+            )
+
+    def add_member(self) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise LimitExceeded(f"has more than {self.limits.max_members} members (max_members)")
+
+
+def normalize_member(name: str) -> tuple[str, bool]:
+    """Map an archive member name to an absolute path inside the artifact.
+
+    Returns the path and whether the name was unsafe (absolute, or climbing out with `..`).
+    The name is only data: `..` is resolved lexically and clamped at the root.
+    """
+    raw = name
+    if raw.startswith("./"):
+        raw = raw[2:]
+    unsafe = raw.startswith("/")
+    parts: list[str] = []
+    for part in raw.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            unsafe = True
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/" + "/".join(parts), unsafe
+
+
+def resolve_link(member: str, target: str) -> str:
+    """Where a symlink at `member` points, as an absolute path inside the artifact."""
+    base = target if target.startswith("/") else posixpath.join(posixpath.dirname(member), target)
+    return normalize_member(base)[0]

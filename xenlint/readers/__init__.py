@@ -1,0 +1,217 @@
+"""Bytes on disk -> Artifact. Readers register themselves and are chosen by magic bytes.
+
+Each reader module calls `@reader(...)` with a `sniff(head, source)` test; the first
+reader (by priority) whose sniff accepts the head of the input reads it. Readers
+never write to disk, and every failure becomes the artifact's one-line `error`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import io
+import os
+import pkgutil
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.limits import ArtifactError, Budget, LimitExceeded, Limits
+
+HEAD_BYTES = 4096
+
+
+@dataclass(slots=True)
+class Source:
+    """An input to read: a file on disk, or bytes already held (a member of a package)."""
+
+    display: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    def open(self) -> BinaryIO:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+    def head(self, n: int = HEAD_BYTES) -> bytes:
+        if self.data is not None:
+            return self.data[:n]
+        with self.open() as f:
+            return f.read(n)
+
+
+@dataclass(slots=True)
+class ReadContext:
+    limits: Limits
+    budget: Budget
+    depth: int = 0
+
+    @classmethod
+    def top(cls, limits: Limits, label: str) -> ReadContext:
+        return cls(limits, Budget(limits, label), 0)
+
+    def child(self) -> ReadContext:
+        if self.depth + 1 > self.limits.max_depth:
+            raise LimitExceeded(f"nests deeper than {self.limits.max_depth} levels (max_depth)")
+        return ReadContext(self.limits, self.budget, self.depth + 1)
+
+
+Sniff = Callable[[bytes, Source], bool]
+ReadFn = Callable[[Source, ReadContext], Artifact]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSpec:
+    name: str
+    sniff: Sniff
+    read: ReadFn
+    priority: int
+    # member paths inside packages/images that this reader can open as nested children
+    nested: tuple[str, ...] = field(default=())
+
+
+_READERS: list[ReaderSpec] = []
+_NESTED_RE: re.Pattern[str] | None = None
+
+
+def reader(
+    name: str, *, sniff: Sniff, priority: int = 50, nested: tuple[str, ...] = ()
+) -> Callable[[ReadFn], ReadFn]:
+    """Register a reader. Lower priority values are tried first."""
+
+    def register(fn: ReadFn) -> ReadFn:
+        global _NESTED_RE
+        _READERS.append(ReaderSpec(name, sniff, fn, priority, nested))
+        _READERS.sort(key=lambda r: r.priority)
+        _NESTED_RE = None
+        return fn
+
+    return register
+
+
+def _load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def readers() -> list[ReaderSpec]:
+    return list(_READERS)
+
+
+def is_nested_candidate(path: str) -> bool:
+    """Whether a member at `path` should be opened as a nested artifact."""
+    global _NESTED_RE
+    if _NESTED_RE is None:
+        pats = [p for r in _READERS for p in r.nested]
+        _NESTED_RE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pats) or "(?!)")
+    return _NESTED_RE.match(path) is not None
+
+
+def choose(source: Source) -> ReaderSpec | None:
+    head = source.head()
+    for spec in _READERS:
+        if spec.sniff(head, source):
+            return spec
+    return None
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an unexpected failure inside a parsing library."""
+    if isinstance(exc, ArtifactError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "needs more memory than is available while reading (possible bomb)"
+    if isinstance(exc, RecursionError):
+        return "is nested too deeply to read"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = type(exc).__name__
+    return f"is corrupt or truncated ({kind}{': ' + text if text else ''})"
+
+
+def read_source(source: Source, ctx: ReadContext, *, required: bool = True) -> Artifact | None:
+    """Read one input. Unknown formats give an error artifact if `required`, else None."""
+    try:
+        spec = choose(source)
+    except OSError as exc:
+        return Artifact(source.display, Kind.FILE, error=f"cannot be opened: {exc.strerror}")
+    if spec is None:
+        if not required:
+            return None
+        if source.size == 0:
+            return Artifact(source.display, Kind.FILE, error="is empty")
+        return Artifact(source.display, Kind.FILE, error="is not a format xenlint reads")
+    try:
+        art = spec.read(source, ctx)
+    except Exception as exc:
+        if os.environ.get("XENLINT_DEBUG"):
+            raise
+        return Artifact(source.display, Kind.FILE, error=describe_exception(exc))
+    return art
+
+
+def read_member(
+    display: str, data: bytes, ctx: ReadContext
+) -> Artifact | None:
+    """Open a member of a package or image as a nested child, if a reader knows it."""
+    try:
+        child_ctx = ctx.child()
+    except LimitExceeded as exc:
+        return Artifact(display, Kind.FILE, error=str(exc))
+    return read_source(Source(display, data=data), child_ctx, required=False)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
+    """Read what a path names: one artifact, or each artifact found in a directory of them."""
+    limits = limits or Limits()
+    p = Path(path)
+    display = str(path)
+    if not p.exists() and not p.is_symlink():
+        return [Artifact(display, Kind.FILE, error="does not exist")]
+    if p.is_dir():
+        from xenlint.readers.directory import is_root_tree, read_root_tree
+
+        if is_root_tree(p):
+            return [read_root_tree(p, display, ReadContext.top(limits, display))]
+        return list(_read_collection(p, limits))
+    return [read_source(Source(display, path=p), ReadContext.top(limits, display)) or
+            Artifact(display, Kind.FILE, error="is not a format xenlint reads")]
+
+
+def _read_collection(root: Path, limits: Limits) -> Iterator[Artifact]:
+    """A directory of packages and images: each recognised file is an artifact of its own."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for fname in sorted(filenames):
+            fpath = Path(dirpath) / fname
+            if fpath.is_symlink() or not fpath.is_file():
+                continue
+            display = str(fpath)
+            art = read_source(Source(display, path=fpath), ReadContext.top(limits, display),
+                              required=False)
+            if art is not None:
+                yield art
+
+
+_load_all()

@@ -1,0 +1,223 @@
+"""Streaming helpers over libarchive: members of tar/cpio/iso streams, and raw decompression.
+
+Nothing here writes to disk; every byte that comes out of a decompressor is counted
+against the artifact's `Budget` and the per-member cap.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+import libarchive  # type: ignore[import-untyped]
+from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
+
+from xenlint.artifact import Entry, EntryType
+from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
+from xenlint.readers import ReadContext
+
+# libarchive's filter names -> the names xenlint reports
+COMPRESSION_NAMES = {
+    "gzip": "gzip", "xz": "xz", "zstd": "zstd", "bzip2": "bzip2", "lzma": "lzma",
+    "lz4": "lz4", "lzop": "lzo", "lzip": "lzip", "compress (.Z)": "compress",
+}
+
+# (magic, name) for compressed streams, longest first where prefixes overlap
+MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x02\x21\x4c\x18", "lz4"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"\x89LZO\x00\r\n\x1a\n", "lzo"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x1f\x9e", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\x5d\x00\x00", "lzma"),
+)
+
+
+def sniff_compression(head: bytes) -> str | None:
+    for magic, name in MAGICS:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+class SliceReader(io.RawIOBase):
+    """A read-only window [start, start+length) onto a seekable file, for libarchive."""
+
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+        self._f = f
+        self._start = start
+        self._length = length
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        n = min(len(buf), self._length - self._pos)
+        if n <= 0:
+            return 0
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        buf[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, min(self._length, base + offset))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _entry_type(ae: Any) -> EntryType:
+    if ae.isdir:
+        return EntryType.DIRECTORY
+    if ae.issym:
+        return EntryType.SYMLINK
+    if ae.islnk:
+        return EntryType.HARDLINK
+    if ae.ischr:
+        return EntryType.CHAR
+    if ae.isblk:
+        return EntryType.BLOCK
+    if ae.isfifo:
+        return EntryType.FIFO
+    if ae.issock:
+        return EntryType.SOCKET
+    return EntryType.FILE
+
+
+class Member:
+    """One archive member while its stream is positioned on it."""
+
+    def __init__(self, ae: Any, entry: Entry, raw_name: str, unsafe: bool, ctx: ReadContext):
+        self._ae = ae
+        self.entry = entry
+        self.raw_name = raw_name
+        self.unsafe = unsafe
+        self._ctx = ctx
+
+    def blocks(self) -> Iterator[bytes]:
+        """The member's bytes, block by block, counted against the limits."""
+        limit = self._ctx.limits.max_member_bytes
+        seen = 0
+        for block in self._ae.get_blocks(1 << 16):
+            seen += len(block)
+            if seen > limit:
+                raise LimitExceeded(
+                    f"member {self.entry.path} decompresses to more than {limit} bytes "
+                    "(max_member_bytes); possible decompression bomb"
+                )
+            self._ctx.budget.add_bytes(len(block))
+            yield block
+
+    def read(self) -> bytes:
+        """The whole member, if it fits the in-memory cap."""
+        cap = self._ctx.limits.max_held_bytes
+        out = bytearray()
+        for block in self.blocks():
+            out += block
+            if len(out) > cap:
+                raise LimitExceeded(
+                    f"member {self.entry.path} is larger than {cap} bytes held in memory "
+                    "(max_held_bytes)"
+                )
+        return bytes(out)
+
+
+@contextmanager
+def _reader(
+    stream: BinaryIO | io.RawIOBase, format_name: str, filter_name: str = "all"
+) -> Iterator[Any]:
+    try:
+        with libarchive.stream_reader(stream, format_name=format_name,
+                                      filter_name=filter_name, block_size=1 << 16) as arc:
+            yield arc
+    except ArchiveError as exc:
+        raise ArtifactError(f"is corrupt or truncated ({_archive_msg(exc)})") from None
+
+
+def _filter_name(n: bytes | str) -> str:
+    name = n.decode("ascii", "replace") if isinstance(n, bytes) else n
+    return COMPRESSION_NAMES.get(name, name)
+
+
+def _archive_msg(exc: Any) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return str(msg).strip().splitlines()[0] if str(msg).strip() else "archive error"
+
+
+class MemberStream:
+    """Iterates the members of an archive stream; `.compression` is known after the first."""
+
+    def __init__(self, stream: BinaryIO | io.RawIOBase, ctx: ReadContext,
+                 format_name: str = "all") -> None:
+        self._stream = stream
+        self._ctx = ctx
+        self._format = format_name
+        self.compression: str | None = None
+        self.format: str | None = None
+
+    def __iter__(self) -> Iterator[Member]:
+        with _reader(self._stream, self._format) as arc:
+            it = iter(arc)
+            while True:
+                try:
+                    ae = next(it)
+                except StopIteration:
+                    return
+                except ArchiveError as exc:
+                    raise ArtifactError(
+                        f"is corrupt or truncated ({_archive_msg(exc)})"
+                    ) from None
+                if self.compression is None:
+                    names = [_filter_name(n) for n in arc.filter_names]
+                    self.compression = names[0] if names else "none"
+                    self.format = arc.format_name
+                self._ctx.budget.add_member()
+                raw = ae.pathname or ""
+                path, unsafe = normalize_member(raw)
+                etype = _entry_type(ae)
+                link = ae.linkpath if etype in (EntryType.SYMLINK, EntryType.HARDLINK) else None
+                if etype is EntryType.HARDLINK and link:
+                    link = normalize_member(link)[0]
+                entry = Entry(path, etype, (ae.mode or 0) & 0o7777, ae.size or 0, link or None)
+                member = Member(ae, entry, raw, unsafe, self._ctx)
+                try:
+                    yield member
+                except GeneratorExit:
+                    return
+
+
+def decompress(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str,
+               limit: int | None = None) -> Iterator[bytes]:
+    """Decompress a raw stream (any compression libarchive knows, or none), block by block."""
+    cap = limit if limit is not None else ctx.limits.max_member_bytes
+    seen = 0
+    with _reader(stream, "raw") as arc:
+        try:
+            for ae in arc:
+                for block in ae.get_blocks(1 << 16):
+                    seen += len(block)
+                    if seen > cap:
+                        raise LimitExceeded(
+                            f"{label} decompresses to more than {cap} bytes "
+                            "(max_member_bytes); possible decompression bomb"
+                        )
+                    ctx.budget.add_bytes(len(block))
+                    yield block
+                break
+        except ArchiveError as exc:
+            raise ArtifactError(f"{label} is corrupt or truncated ({_archive_msg(exc)})") from None

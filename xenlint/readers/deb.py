@@ -1,0 +1,156 @@
+"""Debian binary packages: the ar container, control.tar and data.tar in any dpkg compression."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Iterator, Mapping
+from typing import BinaryIO
+
+from debian.deb822 import Deb822
+
+from xenlint import capture
+from xenlint.artifact import Artifact, Kind, Package
+from xenlint.limits import ArtifactError
+from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
+from xenlint.readers.archive import MemberStream, SliceReader
+
+AR_MAGIC = b"!<arch>\n"
+_AR_HEADER = struct.Struct("16s12s6s6s8s10s2s")
+CONTROL_SCRIPTS = ("preinst", "postinst", "prerm", "postrm", "config", "triggers")
+RELATION_FIELDS = {
+    "Depends": "depends", "Pre-Depends": "pre_depends", "Recommends": "recommends",
+    "Suggests": "suggests", "Provides": "provides", "Conflicts": "conflicts", "Breaks": "breaks",
+}
+
+
+def _sniff(head: bytes, source: Source) -> bool:
+    return head.startswith(AR_MAGIC) and b"debian-binary" in head[8:80]
+
+
+def ar_members(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    """(name, offset, length) for each member of an ar archive, checked against the file size."""
+    f.seek(0)
+    if f.read(8) != AR_MAGIC:
+        raise ArtifactError("is not an ar archive")
+    pos = 8
+    while pos < size:
+        f.seek(pos)
+        raw = f.read(_AR_HEADER.size)
+        if len(raw) == 0:
+            return
+        if len(raw) < _AR_HEADER.size:
+            raise ArtifactError("is truncated inside an ar member header")
+        name, _mt, _uid, _gid, _mode, length, fmag = _AR_HEADER.unpack(raw)
+        if fmag != b"`\n":
+            raise ArtifactError(f"has a corrupt ar member header at offset {pos}")
+        try:
+            n = int(length.strip() or b"-1")
+        except ValueError:
+            raise ArtifactError(f"has a corrupt ar member size at offset {pos}") from None
+        start = pos + _AR_HEADER.size
+        if n < 0 or start + n > size:
+            raise ArtifactError(
+                f"is truncated: ar member {name.strip().decode('latin-1')!r} runs past the end"
+            )
+        yield name.decode("latin-1").strip().rstrip("/"), start, n
+        pos = start + n + (n & 1)
+
+
+def relations(value: str) -> list[str]:
+    """A relation field split into its comma-separated items, whitespace folded."""
+    return [re.sub(r"\s+", " ", item).strip() for item in value.split(",") if item.strip()]
+
+
+def package_from_control(text: str) -> Package:
+    fields = Deb822(text)
+    name = fields.get("Package")
+    version = fields.get("Version")
+    if not name or not version:
+        raise ArtifactError("has a control file without Package or Version")
+    pkg = Package(name=name, version=version, architecture=fields.get("Architecture", ""),
+                  flavor="deb", fields={k: str(v) for k, v in fields.items()})
+    if ":" in version:
+        pkg.epoch = version.split(":", 1)[0]
+    for field_name, attr in RELATION_FIELDS.items():
+        if field_name in fields:
+            setattr(pkg, attr, relations(fields[field_name]))
+    return pkg
+
+
+@reader("deb", sniff=_sniff, priority=10)
+def read_deb(source: Source, ctx: ReadContext) -> Artifact:
+    with source.open() as f:
+        members = {name: (start, n) for name, start, n in ar_members(f, source.size)}
+        control_name = next((m for m in members if m.startswith("control.tar")), None)
+        data_name = next((m for m in members if m.startswith("data.tar")), None)
+        if "debian-binary" not in members or control_name is None or data_name is None:
+            raise ArtifactError("is not a Debian package (debian-binary, control.tar or "
+                                "data.tar missing)")
+        control_files = _read_control(f, members[control_name], ctx)
+        if "control" not in control_files:
+            raise ArtifactError("has no control file in control.tar")
+        pkg = package_from_control(control_files["control"].decode("utf-8", "replace"))
+        pkg.scripts = {k: v.decode("utf-8", "replace") for k, v in control_files.items()
+                       if k in CONTROL_SCRIPTS}
+        pkg.conffiles = control_files.get("conffiles", b"").decode("utf-8", "replace").split()
+        if "triggers" in control_files:
+            pkg.triggers = [ln.strip() for ln in
+                            control_files["triggers"].decode("utf-8", "replace").splitlines()
+                            if ln.strip() and not ln.lstrip().startswith("#")]
+        art = Artifact(source.display, Kind.DEB, package=pkg)
+        art.meta["control_members"] = sorted(control_files)
+        art.meta["control_compression"] = control_name.removeprefix("control.tar").lstrip(".") \
+            or "none"
+        start, n = members[data_name]
+        _stream_data(art, SliceReader(f, start, n), ctx, first_pass=True)
+        pkg.payload_compression = art.meta.get("data_compression")
+
+    def load(paths: set[str]) -> Mapping[str, bytes]:
+        with source.open() as f2:
+            members2 = {name: (s, ln) for name, s, ln in ar_members(f2, source.size)}
+            s, ln = members2[data_name]
+            return _stream_data(art, SliceReader(f2, s, ln), ctx, first_pass=False, only=paths)
+
+    art._loader = load
+    return art
+
+
+def _read_control(f: BinaryIO, where: tuple[int, int], ctx: ReadContext) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for m in MemberStream(SliceReader(f, *where), ctx):
+        if m.entry.type.value == "file" and m.entry.path.count("/") == 1:
+            files[m.entry.path[1:]] = m.read()
+    return files
+
+
+def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first_pass: bool,
+                 only: set[str] | None = None) -> dict[str, bytes]:
+    got: dict[str, bytes] = {}
+    members = MemberStream(stream, ctx)
+    for m in members:
+        e = m.entry
+        if first_pass:
+            if m.unsafe:
+                art.unsafe_paths.append(m.raw_name)
+            if e.path != "/":
+                art.entries[e.path] = e
+            if e.type.value != "file":
+                continue
+            nested = is_nested_candidate(e.path) and e.size <= ctx.limits.max_held_bytes
+            if nested or capture.wanted(e.path, e.size):
+                data = m.read()
+                if capture.wanted(e.path, e.size):
+                    art.capture(e.path, data)
+                if nested:
+                    child = read_member(f"{art.path}!{e.path}", data, ctx)
+                    if child is not None:
+                        art.children.append(child)
+        elif only is not None and e.path in only and e.type.value == "file":
+            got[e.path] = m.read()
+            if len(got) == len(only):
+                break
+    if first_pass:
+        art.meta["data_compression"] = members.compression or "none"
+    return got

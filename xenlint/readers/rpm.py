@@ -1,0 +1,207 @@
+"""RPM packages: header facts through rpmfile, the payload streamed only when bytes are needed."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+from rpmfile.headers import get_headers  # type: ignore[import-untyped]
+
+from xenlint import capture
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
+from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
+from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
+from xenlint.readers.archive import MemberStream, SliceReader
+
+RPM_MAGIC = b"\xed\xab\xee\xdb"
+HEADER_MAGIC = b"\x8e\xad\xe8"
+LEAD_SIZE = 96
+_INTRO = struct.Struct("!3sB4sii")
+
+# RPMSENSE bits
+_LESS, _GREATER, _EQUAL = 0x02, 0x04, 0x08
+_RPMLIB = 1 << 24
+_CONFIG = 1  # RPMFILE_CONFIG
+
+SCRIPTLETS = {
+    "prein": "%pre", "postin": "%post", "preun": "%preun", "postun": "%postun",
+    "pretrans": "%pretrans", "posttrans": "%posttrans",
+}
+_S_IFMT = 0o170000
+_TYPES = {0o040000: EntryType.DIRECTORY, 0o120000: EntryType.SYMLINK,
+          0o020000: EntryType.CHAR, 0o060000: EntryType.BLOCK,
+          0o010000: EntryType.FIFO, 0o140000: EntryType.SOCKET}
+
+
+def _sniff(head: bytes, source: Source) -> bool:
+    return head.startswith(RPM_MAGIC)
+
+
+def _check_headers(f: BinaryIO, size: int, ctx: ReadContext) -> None:
+    """Validate both header intros before rpmfile trusts their counts."""
+    pos = LEAD_SIZE
+    for which in ("signature", "main"):
+        f.seek(pos)
+        raw = f.read(_INTRO.size)
+        if len(raw) < _INTRO.size:
+            raise ArtifactError(f"is truncated in its {which} header")
+        magic, _ver, _res, nindex, hsize = _INTRO.unpack(raw)
+        if magic != HEADER_MAGIC:
+            raise ArtifactError(f"has a corrupt {which} header (bad magic)")
+        if not 0 <= nindex <= ctx.limits.max_header_entries:
+            raise LimitExceeded(f"has a {which} header claiming {nindex} index entries "
+                                f"(max_header_entries {ctx.limits.max_header_entries})")
+        if not 0 <= hsize <= ctx.limits.max_header_bytes:
+            raise LimitExceeded(f"has a {which} header claiming {hsize} data bytes "
+                                f"(max_header_bytes {ctx.limits.max_header_bytes})")
+        end = pos + _INTRO.size + 16 * nindex + hsize
+        if end > size:
+            raise ArtifactError(f"is truncated: its {which} header runs past the end of the file")
+        pos = end
+        if which == "signature":
+            pos += (8 - pos % 8) % 8
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, list) and v:
+        return _text(v[0])
+    return "" if v is None else str(v)
+
+
+def _list(h: Mapping[str, Any], key: str) -> list[Any]:
+    v = h.get(key)
+    if v is None:
+        return []
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return [v]
+
+
+def _relations(h: Mapping[str, Any], prefix: str) -> list[str]:
+    names = _list(h, f"{prefix}name") if prefix != "provide" else _list(h, "provides")
+    versions = _list(h, f"{prefix}version")
+    flags = _list(h, f"{prefix}flags")
+    out: list[str] = []
+    for i, name in enumerate(names):
+        fl = int(flags[i]) if i < len(flags) else 0
+        if fl & _RPMLIB or _text(name).startswith("rpmlib("):
+            continue
+        ver = _text(versions[i]) if i < len(versions) else ""
+        op = ("<" if fl & _LESS else "") + (">" if fl & _GREATER else "") + \
+             ("=" if fl & _EQUAL else "")
+        out.append(f"{_text(name)} {op} {ver}" if op and ver else _text(name))
+    return out
+
+
+def _package(h: Mapping[str, Any]) -> Package:
+    name = _text(h.get("name"))
+    if not name:
+        raise ArtifactError("has an RPM header without a name")
+    epoch = h.get("serial")
+    pkg = Package(
+        name=name, version=_text(h.get("version")), architecture=_text(h.get("arch")),
+        epoch=None if epoch is None else str(epoch), release=_text(h.get("release")),
+        flavor="rpm",
+        depends=_relations(h, "require"), recommends=_relations(h, "recommend"),
+        suggests=_relations(h, "suggest"), provides=_relations(h, "provide"),
+        conflicts=_relations(h, "conflict"),
+        payload_compression=_text(h.get("archive_compression")) or "gzip",
+    )
+    for tag, label in SCRIPTLETS.items():
+        if h.get(tag):
+            pkg.scripts[label] = _text(h[tag])
+            prog = _text(h.get(f"{tag}prog"))
+            if prog:
+                pkg.interpreters[label] = prog
+    for i, trig in enumerate(_list(h, "triggername")):
+        pkg.triggers.append(_text(trig))
+        del i
+    for script in _list(h, "triggerscripts"):
+        pkg.scripts.setdefault("%trigger", "")
+        pkg.scripts["%trigger"] += _text(script) + "\n"
+    pkg.fields = {k: _text(h.get(k)) for k in ("summary", "license", "sourcerpm", "url")
+                  if h.get(k)}
+    return pkg
+
+
+def _entries(h: Mapping[str, Any], art: Artifact, ctx: ReadContext) -> None:
+    basenames = _list(h, "basenames")
+    dirnames = _list(h, "dirnames")
+    dirindexes = _list(h, "dirindexes")
+    modes = _list(h, "filemodes")
+    sizes = _list(h, "filesizes") or _list(h, "longfilesizes")
+    links = _list(h, "filelinktos")
+    flags = _list(h, "fileflags")
+    inodes = _list(h, "fileinodes")
+    if len(basenames) > ctx.limits.max_members:
+        raise LimitExceeded(f"lists {len(basenames)} files (max_members {ctx.limits.max_members})")
+    seen_inodes: dict[int, str] = {}
+    for i, base in enumerate(basenames):
+        di = int(dirindexes[i]) if i < len(dirindexes) else -1
+        if not 0 <= di < len(dirnames):
+            raise ArtifactError("has a corrupt file list (directory index out of range)")
+        raw = _text(dirnames[di]) + _text(base)
+        path, unsafe = normalize_member(raw)
+        if (unsafe and not raw.startswith("/")) or ".." in raw.split("/"):
+            art.unsafe_paths.append(raw)
+        mode = int(modes[i]) if i < len(modes) else 0o100644
+        etype = _TYPES.get(mode & _S_IFMT, EntryType.FILE)
+        link = _text(links[i]) if i < len(links) else ""
+        size = int(sizes[i]) if i < len(sizes) else 0
+        if etype is EntryType.FILE and i < len(inodes) and size > 0:
+            ino = int(inodes[i])
+            if ino in seen_inodes:
+                etype, link = EntryType.HARDLINK, seen_inodes[ino]
+            else:
+                seen_inodes[ino] = path
+        art.entries[path] = Entry(path, etype, mode & 0o7777, size, link or None)
+        if i < len(flags) and int(flags[i]) & _CONFIG and art.package:
+            art.package.conffiles.append(path)
+
+
+@reader("rpm", sniff=_sniff, priority=10)
+def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
+    size = source.size
+    with source.open() as f:
+        _check_headers(f, size, ctx)
+        f.seek(0)
+        try:
+            (_hstart, payload_start), h = get_headers(f)
+        except (AssertionError, struct.error, ValueError, IndexError, KeyError) as exc:
+            raise ArtifactError(f"has a corrupt RPM header ({type(exc).__name__})") from None
+    art = Artifact(source.display, Kind.RPM, package=_package(h))
+    _entries(h, art, ctx)
+    art.meta["payload_offset"] = payload_start
+    art.meta["payload_compression"] = art.package.payload_compression if art.package else None
+
+    def load(paths: set[str]) -> Mapping[str, bytes]:
+        # One payload pass serves what was asked and everything facts declared they want.
+        want = set(paths) | {p for p, e in art.entries.items()
+                             if p not in art._captured and capture.wanted(p, e.size)}
+        got: dict[str, bytes] = {}
+        with source.open() as f2:
+            for m in MemberStream(SliceReader(f2, payload_start, size - payload_start), ctx,
+                                  format_name="cpio"):
+                p = m.entry.path
+                if p in want and m.entry.type is EntryType.FILE and m.entry.size:
+                    got[p] = m.read()
+                    if len(got) == len(want):
+                        break
+        for p in want - paths:
+            if p in got:
+                art.capture(p, got.pop(p))
+        return got
+
+    art._loader = load
+    nested = [p for p, e in art.entries.items()
+              if e.type is EntryType.FILE and is_nested_candidate(p)
+              and e.size <= ctx.limits.max_held_bytes]
+    if nested:
+        for p, data in art.read_many(nested).items():
+            child = read_member(f"{art.path}!{p}", data, ctx)
+            if child is not None:
+                art.children.append(child)
+    return art

@@ -1,0 +1,44 @@
+"""Artifact -> the JSON-able dict that `xenlint inspect --format json` prints (docs/inspect.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xenlint.artifact import Artifact
+
+
+def artifact_to_dict(art: Artifact) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": art.path, "kind": art.kind.value}
+    pkg = art.package
+    if pkg is not None:
+        out["package"] = {
+            "name": pkg.name, "version": pkg.version, "architecture": pkg.architecture,
+            "epoch": pkg.epoch, "release": pkg.release,
+            "depends": pkg.pre_depends + pkg.depends, "recommends": pkg.recommends,
+            "suggests": pkg.suggests, "provides": pkg.provides, "conflicts": pkg.conflicts,
+            "breaks": pkg.breaks, "scripts": sorted(pkg.scripts),
+            "interpreters": pkg.interpreters, "triggers": pkg.triggers,
+            "conffiles": pkg.conffiles, "payload_compression": pkg.payload_compression,
+        }
+    else:
+        out["package"] = None
+    out["files"] = art.files
+    out["entries"] = [
+        {"path": e.path, "type": e.type.value, "mode": f"{e.mode:04o}", "size": e.size,
+         "link_target": e.link_target}
+        for e in art.entries.values()
+    ]
+    for slot in ("kernel", "config", "module", "initramfs", "iso"):
+        value = getattr(art, slot)
+        if value is not None:
+            out[slot] = value
+    if art.unsafe_paths:
+        out["unsafe_paths"] = art.unsafe_paths
+    out["children"] = [artifact_to_dict(c) for c in art.children]
+    out["error"] = art.error
+    return out
+
+
+def errors_in(art: Artifact) -> list[tuple[str, str]]:
+    """(path, message) for the artifact and every nested child that failed to read."""
+    return [(a.path, a.error) for a in art.walk() if a.error]
