@@ -1,0 +1,87 @@
+"""Typed results of a run: findings, unknowns and read errors. Only reporters format them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+    @property
+    def letter(self) -> str:
+        return self.value[0].upper()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What reporters need to know about a rule (SARIF rule metadata, JUnit test names)."""
+
+    id: str
+    severity: Severity
+    profiles: tuple[str, ...]
+    checklist: tuple[str, ...]
+    summary: str
+    what: str = ""
+    why: str = ""
+    fix: str = ""
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    profile: str
+    checklist: tuple[str, ...]
+    # the input file the finding is about (the top-level path given or found), for SARIF
+    artifact: str
+    # the path inside that artifact, or a nested one ("outer.deb!/boot/vmlinuz-..."), or None
+    location: str | None
+    message: str
+    fix: str
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A rule that could neither pass nor fail: a fact it needs is not shown by the artifacts."""
+
+    rule: str
+    profile: str
+    artifact: str
+    missing: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadError:
+    artifact: str
+    message: str
+
+
+@dataclass(slots=True)
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    unknowns: list[Unknown] = field(default_factory=list)
+    errors: list[ReadError] = field(default_factory=list)
+    # every artifact path that was checked, and every rule that ran (for JUnit/SARIF)
+    artifacts: list[str] = field(default_factory=list)
+    rules: list[RuleInfo] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            if not f.suppressed:
+                out[f.severity.value] += 1
+        out["suppressed"] = sum(f.suppressed for f in self.findings)
+        out["errors"] = len(self.errors)
+        return out
