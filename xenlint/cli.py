@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -47,8 +48,13 @@ def limits_from(kwargs: dict[str, Any]) -> Limits:
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xenlint")
-def main() -> None:
+@click.option("--debug", is_flag=True, default=False,
+              help="Show tracebacks instead of one-line diagnoses (same as XENLINT_DEBUG=1).")
+def main(debug: bool) -> None:
     """Lint Xen packaging: .deb/.rpm packages, kernels, initramfs images, repositories."""
+    if debug:
+        # readers consult XENLINT_DEBUG to re-raise instead of turning errors into one line
+        os.environ["XENLINT_DEBUG"] = "1"
 
 
 def _load_commands() -> None:
