@@ -1,0 +1,144 @@
+"""Named, lazy facts about a subject: the only bridge between readers and rules.
+
+A fact is a function of a `Subject`, registered with `@fact("area.thing", subjects=(...))`.
+It returns a plain value (str, int, bool, list, set, mapping) or `None`, which means the
+artifacts do not show it: a rule needing it is *unknown*, never a pass or a fail.
+Modules in this package are imported automatically, so a new fact is one decorated function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.limits import ArtifactError
+
+SUBJECT_KINDS = ("package", "kernel", "initramfs", "module", "packages")
+
+FactFn = Callable[["Subject"], object]
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    name: str
+    fn: FactFn
+    subjects: tuple[str, ...]
+    doc: str
+    # True when the value depends on the profile being checked (rare); cached per profile
+    per_profile: bool = False
+
+
+_REGISTRY: dict[str, FactSpec] = {}
+
+
+def fact(
+    name: str, subjects: tuple[str, ...] = SUBJECT_KINDS, *, per_profile: bool = False
+) -> Callable[[FactFn], FactFn]:
+    """Register `fn(subject) -> value | None` as the fact `name` for these subject kinds."""
+    bad = [s for s in subjects if s not in SUBJECT_KINDS]
+    if bad:
+        raise ValueError(f"fact {name}: unknown subject kind(s) {bad}")
+
+    def register(fn: FactFn) -> FactFn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"fact {name} registered twice")
+        doc = (fn.__doc__ or "").strip()
+        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile)
+        return fn
+
+    return register
+
+
+def registry() -> dict[str, FactSpec]:
+    return dict(_REGISTRY)
+
+
+def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:
+    """The longest registered fact that prefixes `dotted`, and the rest as index keys."""
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        spec = _REGISTRY.get(".".join(parts[:n]))
+        if spec is not None:
+            return spec, tuple(parts[n:])
+    return None
+
+
+@dataclass(slots=True)
+class Run:
+    """Everything given in one run: all top-level artifacts and the package artifacts."""
+
+    artifacts: list[Artifact]
+    packages: list[Artifact] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, artifacts: list[Artifact]) -> Run:
+        pkgs = [a for a in artifacts if a.kind in (Kind.DEB, Kind.RPM) and a.package]
+        return cls(list(artifacts), pkgs)
+
+
+class Subject:
+    """One thing a rule is checked against, with its facts computed lazily, once.
+
+    Subjects of one unit share their cache across profiles; only `per_profile` facts
+    are computed again for each profile.
+    """
+
+    __slots__ = ("_cache", "artifact", "input", "kind", "location", "profile", "run")
+
+    def __init__(
+        self,
+        kind: str,
+        artifact: Artifact | None,
+        run: Run,
+        profile: str = "",
+        *,
+        input: str = "",
+        location: str | None = None,
+        cache: dict[tuple[str, str], Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.artifact = artifact
+        self.run = run
+        self.profile = profile
+        # the top-level path the user gave (or found in a directory), for reports
+        self.input = input or (artifact.path if artifact else "")
+        # where inside that input, for nested subjects ("x.deb!/boot/initrd.img-..."), or None
+        self.location = location
+        self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
+
+    def with_profile(self, profile: str) -> Subject:
+        return Subject(self.kind, self.artifact, self.run, profile, input=self.input,
+                       location=self.location, cache=self._cache)
+
+    def get(self, name: str) -> object:
+        """The value of fact `name` for this subject; None if unknown or not applicable."""
+        spec = _REGISTRY.get(name)
+        if spec is None or self.kind not in spec.subjects:
+            return None
+        key = (name, self.profile if spec.per_profile else "")
+        if key not in self._cache:
+            try:
+                self._cache[key] = spec.fn(self)
+            except ArtifactError:
+                # reading a member failed (corrupt, over a limit): the fact is not shown
+                self._cache[key] = None
+        return self._cache[key]
+
+    def computed(self) -> list[str]:
+        """Names of the facts computed so far (tests use it to check laziness)."""
+        return sorted({name for name, _ in self._cache})
+
+    def __repr__(self) -> str:
+        return f"Subject({self.kind}, {self.input!r}, {self.location!r}, {self.profile!r})"
+
+
+def _load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_load_all()
