@@ -193,7 +193,11 @@ class MemberStream:
                 link = ae.linkpath if etype in (EntryType.SYMLINK, EntryType.HARDLINK) else None
                 if etype is EntryType.HARDLINK and link:
                     link = normalize_member(link)[0]
-                entry = Entry(path, etype, (ae.mode or 0) & 0o7777, ae.size or 0, link or None)
+                size = ae.size or 0
+                if etype is EntryType.SYMLINK and link:
+                    # tar stores 0; report what lstat (and cpio, and rpm) give: the target length
+                    size = len(link.encode("utf-8", "surrogateescape"))
+                entry = Entry(path, etype, (ae.mode or 0) & 0o7777, size, link or None)
                 member = Member(ae, entry, raw, unsafe, self._ctx)
                 try:
                     yield member

@@ -6,12 +6,13 @@ import io
 import re
 import struct
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import BinaryIO
 
 from debian.deb822 import Deb822
 
 from xenlint import capture
-from xenlint.artifact import Artifact, Kind, Package
+from xenlint.artifact import Artifact, EntryType, Kind, Package
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
 from xenlint.readers.archive import MemberStream, SliceReader
@@ -63,6 +64,14 @@ def relations(value: str) -> list[str]:
     return [re.sub(r"\s+", " ", item).strip() for item in value.split(",") if item.strip()]
 
 
+def shebang(script: str) -> str | None:
+    """The interpreter a maintainer script's `#!` line names (dpkg executes it directly)."""
+    if not script.startswith("#!"):
+        return None
+    words = script[2:].split("\n", 1)[0].split()
+    return words[0] if words else None
+
+
 def package_from_control(text: str) -> Package:
     fields = Deb822(text)
     name = fields.get("Package")
@@ -94,6 +103,8 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
         pkg = package_from_control(control_files["control"].decode("utf-8", "replace"))
         pkg.scripts = {k: v.decode("utf-8", "replace") for k, v in control_files.items()
                        if k in CONTROL_SCRIPTS}
+        pkg.interpreters = {k: interp for k, v in pkg.scripts.items()
+                            if (interp := shebang(v)) is not None}
         pkg.conffiles = control_files.get("conffiles", b"").decode("utf-8", "replace").split()
         if "triggers" in control_files:
             pkg.triggers = [ln.strip() for ln in
@@ -134,6 +145,9 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
         if first_pass:
             if m.unsafe:
                 art.unsafe_paths.append(m.raw_name)
+            if e.type is EntryType.HARDLINK and e.link_target in art.entries:
+                # tar stores a hard link with size 0; it has its target's size
+                e = replace(e, size=art.entries[e.link_target].size)
             if e.path != "/":
                 art.entries[e.path] = e
             if e.type.value != "file":

@@ -23,6 +23,9 @@ _INTRO = struct.Struct("!3sB4sii")
 _LESS, _GREATER, _EQUAL = 0x02, 0x04, 0x08
 _RPMLIB = 1 << 24
 _CONFIG = 1  # RPMFILE_CONFIG
+# RPMSENSE_TRIGGER* bits -> the spec section that declares the trigger
+_TRIGGER_KINDS = ((1 << 25, "%triggerprein"), (1 << 16, "%triggerin"),
+                  (1 << 17, "%triggerun"), (1 << 18, "%triggerpostun"))
 
 SCRIPTLETS = {
     "prein": "%pre", "postin": "%post", "preun": "%preun", "postun": "%postun",
@@ -90,10 +93,42 @@ def _relations(h: Mapping[str, Any], prefix: str) -> list[str]:
         if fl & _RPMLIB or _text(name).startswith("rpmlib("):
             continue
         ver = _text(versions[i]) if i < len(versions) else ""
-        op = ("<" if fl & _LESS else "") + (">" if fl & _GREATER else "") + \
-             ("=" if fl & _EQUAL else "")
-        out.append(f"{_text(name)} {op} {ver}" if op and ver else _text(name))
+        op = _op(fl)
+        text = f"{_text(name)} {op} {ver}" if op and ver else _text(name)
+        # the same requirement recurs once per scriptlet needing it (Requires(post) ...)
+        if text not in out:
+            out.append(text)
     return out
+
+
+def _op(flags: int) -> str:
+    return ("<" if flags & _LESS else "") + (">" if flags & _GREATER else "") + \
+           ("=" if flags & _EQUAL else "")
+
+
+def _triggers(h: Mapping[str, Any], pkg: Package) -> None:
+    """Triggers as the spec writes them (`%triggerin -- xen-hypervisor >= 4.17`), each with
+    its script and interpreter under that same name."""
+    names, versions = _list(h, "triggername"), _list(h, "triggerversion")
+    flags, index = _list(h, "triggerflags"), _list(h, "triggerindex")
+    scripts, progs = _list(h, "triggerscripts"), _list(h, "triggerscriptprog")
+    groups: dict[int, list[str]] = {}
+    kinds: dict[int, str] = {}
+    for i, name in enumerate(names):
+        fl = int(flags[i]) if i < len(flags) else 0
+        idx = int(index[i]) if i < len(index) else i
+        ver = _text(versions[i]) if i < len(versions) else ""
+        op = _op(fl)
+        groups.setdefault(idx, []).append(f"{_text(name)} {op} {ver}" if op and ver
+                                          else _text(name))
+        kinds[idx] = next((k for bit, k in _TRIGGER_KINDS if fl & bit), "%trigger")
+    for idx, targets in groups.items():
+        label = f"{kinds[idx]} -- {', '.join(targets)}"
+        pkg.triggers.append(label)
+        if idx < len(scripts):
+            pkg.scripts[label] = _text(scripts[idx])
+        if idx < len(progs) and _text(progs[idx]):
+            pkg.interpreters[label] = _text(progs[idx])
 
 
 def _package(h: Mapping[str, Any]) -> Package:
@@ -116,12 +151,7 @@ def _package(h: Mapping[str, Any]) -> Package:
             prog = _text(h.get(f"{tag}prog"))
             if prog:
                 pkg.interpreters[label] = prog
-    for i, trig in enumerate(_list(h, "triggername")):
-        pkg.triggers.append(_text(trig))
-        del i
-    for script in _list(h, "triggerscripts"):
-        pkg.scripts.setdefault("%trigger", "")
-        pkg.scripts["%trigger"] += _text(script) + "\n"
+    _triggers(h, pkg)
     pkg.fields = {k: _text(h.get(k)) for k in ("summary", "license", "sourcerpm", "url")
                   if h.get(k)}
     return pkg
