@@ -97,7 +97,7 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
         if "debian-binary" not in members or control_name is None or data_name is None:
             raise ArtifactError("is not a Debian package (debian-binary, control.tar or "
                                 "data.tar missing)")
-        control_files = _read_control(f, members[control_name], ctx)
+        control_files, control_compression = _read_control(f, members[control_name], ctx)
         if "control" not in control_files:
             raise ArtifactError("has no control file in control.tar")
         pkg = package_from_control(control_files["control"].decode("utf-8", "replace"))
@@ -112,8 +112,7 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
                             if ln.strip() and not ln.lstrip().startswith("#")]
         art = Artifact(source.display, Kind.DEB, package=pkg)
         art.meta["control_members"] = sorted(control_files)
-        art.meta["control_compression"] = control_name.removeprefix("control.tar").lstrip(".") \
-            or "none"
+        art.meta["control_compression"] = control_compression
         start, n = members[data_name]
         _stream_data(art, SliceReader(f, start, n), ctx, first_pass=True)
         pkg.payload_compression = art.meta.get("data_compression")
@@ -128,12 +127,15 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
     return art
 
 
-def _read_control(f: BinaryIO, where: tuple[int, int], ctx: ReadContext) -> dict[str, bytes]:
+def _read_control(f: BinaryIO, where: tuple[int, int],
+                  ctx: ReadContext) -> tuple[dict[str, bytes], str]:
+    """The top-level files of control.tar, and the compression libarchive found on it."""
     files: dict[str, bytes] = {}
-    for m in MemberStream(SliceReader(f, *where), ctx):
+    stream = MemberStream(SliceReader(f, *where), ctx)
+    for m in stream:
         if m.entry.type.value == "file" and m.entry.path.count("/") == 1:
             files[m.entry.path[1:]] = m.read()
-    return files
+    return files, stream.compression or "none"
 
 
 def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first_pass: bool,
