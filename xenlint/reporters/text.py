@@ -1,0 +1,77 @@
+"""Text for people, in lintian's style: `E: artifact: rule-id detail [path inside] (profile)`.
+
+Letters: E/W/I for findings by severity, O for a suppressed (overridden) finding, shown always
+so overrides stay visible in logs, with the reason; U for a rule whose answer is unknown (present
+only when the run asked for unknowns); X for an input that could not be read. The last line
+sums up. Colour uses click.style: plain ANSI codes, and unlike rich no markup parsing of
+messages (a `[` in a path stays a `[`) and no wrapping to the terminal width.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+import click
+
+from xenlint.finding import Finding, Report
+from xenlint.reporters.locations import artifact_file, finding_inner, report_artifacts
+
+# letter -> (foreground, bold)
+_STYLE: dict[str, tuple[str, bool]] = {
+    "E": ("red", True),
+    "W": ("yellow", True),
+    "I": ("cyan", False),
+    "O": ("bright_black", False),
+    "U": ("bright_black", False),
+    "X": ("magenta", True),
+}
+
+
+def _paint(text: str, letter: str, color: bool) -> str:
+    if not color:
+        return text
+    fg, bold = _STYLE[letter]
+    return click.style(text, fg=fg, bold=bold)
+
+
+def finding_line(f: Finding, color: bool = False) -> str:
+    letter = "O" if f.suppressed else f.severity.letter
+    inner = finding_inner(f)
+    line = f"{_paint(letter + ':', letter, color)} {artifact_file(f.artifact)}: " \
+           f"{_paint(f.rule, letter, color)} {f.message}"
+    if inner:
+        line += f" [{inner}]"
+    line += f" ({f.profile})"
+    if f.suppressed:
+        line += f" overridden: {f.suppression_reason or 'no reason given'}"
+    return line
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def summary_line(report: Report) -> str:
+    c = report.counts()
+    return (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, "
+            f"{c['info']} info; {c['suppressed']} suppressed, "
+            f"{_plural(len(report.unknowns), 'unknown')}, "
+            f"{_plural(c['errors'], 'unreadable input')}; "
+            f"{_plural(len(report_artifacts(report)), 'artifact')}")
+
+
+def lines(report: Report, color: bool = False) -> list[str]:
+    out = [finding_line(f, color) for f in report.findings]
+    for u in report.unknowns:
+        out.append(f"{_paint('U:', 'U', color)} {artifact_file(u.artifact)}: "
+                   f"{_paint(u.rule, 'U', color)} unknown: needs {u.missing} ({u.profile})")
+    for e in report.errors:
+        out.append(f"{_paint('X:', 'X', color)} {e.artifact}: {e.message}")
+    summary = summary_line(report)
+    out.append(click.style(summary, bold=True) if color else summary)
+    return out
+
+
+def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    for line in lines(report, color):
+        out.write(line + "\n")
