@@ -7,7 +7,7 @@ against the artifact's `Budget` and the per-member cap.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
@@ -225,3 +225,32 @@ def decompress(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str,
                 break
         except ArchiveError as exc:
             raise ArtifactError(f"{label} is corrupt or truncated ({_archive_msg(exc)})") from None
+
+
+def hardlink_sets(entries: Mapping[str, Entry]) -> dict[str, tuple[str, ...]]:
+    """Each path of a hard-link set -> every path of that set.
+
+    Archives store a set's bytes once: tar with its first member, RPM's cpio with its last.
+    A lazy read must serve any name of the set from whichever member carries the bytes.
+    """
+    groups: dict[str, list[str]] = {}
+    for e in entries.values():
+        if e.type is EntryType.HARDLINK and e.link_target:
+            groups.setdefault(e.link_target, [e.link_target]).append(e.path)
+    return {p: tuple(g) for g in groups.values() for p in g}
+
+
+def take_wanted(member: Member, want: set[str], got: dict[str, bytes],
+                sets: Mapping[str, tuple[str, ...]]) -> bool:
+    """Keep `member`'s bytes for every wanted name they serve; True once all are served."""
+    e = member.entry
+    if e.type not in (EntryType.FILE, EntryType.HARDLINK):
+        return False
+    group = sets.get(e.path, (e.path,))
+    names = [p for p in group if p in want and p not in got]
+    # a size-0 member of a set is a placeholder: the bytes travel with another name
+    if names and (e.size > 0 or len(group) == 1):
+        data = member.read()
+        for p in names:
+            got[p] = data
+    return want <= got.keys()

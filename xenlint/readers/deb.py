@@ -15,7 +15,7 @@ from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind, Package
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import MemberStream, SliceReader
+from xenlint.readers.archive import MemberStream, SliceReader, hardlink_sets, take_wanted
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = struct.Struct("16s12s6s6s8s10s2s")
@@ -141,6 +141,7 @@ def _read_control(f: BinaryIO, where: tuple[int, int],
 def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first_pass: bool,
                  only: set[str] | None = None) -> dict[str, bytes]:
     got: dict[str, bytes] = {}
+    links = hardlink_sets(art.entries) if not first_pass else {}
     members = MemberStream(stream, ctx)
     for m in members:
         e = m.entry
@@ -163,10 +164,8 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
                     child = read_member(f"{art.path}!{e.path}", data, ctx)
                     if child is not None:
                         art.children.append(child)
-        elif only is not None and e.path in only and e.type.value == "file":
-            got[e.path] = m.read()
-            if len(got) == len(only):
-                break
+        elif only is not None and take_wanted(m, only, got, links):
+            break
     if first_pass:
         art.meta["data_compression"] = members.compression or "none"
     return got

@@ -12,7 +12,7 @@ from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
 from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import MemberStream, SliceReader
+from xenlint.readers.archive import MemberStream, SliceReader, hardlink_sets, take_wanted
 
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 HEADER_MAGIC = b"\x8e\xad\xe8"
@@ -212,14 +212,12 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
         want = set(paths) | {p for p, e in art.entries.items()
                              if p not in art._captured and capture.wanted(p, e.size)}
         got: dict[str, bytes] = {}
+        links = hardlink_sets(art.entries)
         with source.open() as f2:
             for m in MemberStream(SliceReader(f2, payload_start, size - payload_start), ctx,
                                   format_name="cpio"):
-                p = m.entry.path
-                if p in want and m.entry.type is EntryType.FILE and m.entry.size:
-                    got[p] = m.read()
-                    if len(got) == len(want):
-                        break
+                if take_wanted(m, want, got, links):
+                    break
         for p in want - paths:
             if p in got:
                 art.capture(p, got.pop(p))
