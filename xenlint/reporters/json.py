@@ -32,7 +32,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "fix": f.fix,
         "suppressed": f.suppressed,
-        "suppression_reason": f.suppression_reason if f.suppressed else None,
+        # an override always has a reason; "" rather than null keeps the schema simple
+        "suppression_reason": (f.suppression_reason or "") if f.suppressed else None,
     }
 
 
