@@ -1,0 +1,125 @@
+"""Check rules against subjects: `when` false skips, `expect` false is a finding, unknown is noted.
+
+Subjects follow contracts §3: each top-level package, each kernel unit, each initramfs and
+kernel module found anywhere, and the whole run as one package set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.condition import Env, Template
+from xenlint.facts import Run, Subject
+from xenlint.finding import Finding, Unknown
+from xenlint.rulebook import Rule
+
+_PACKAGE_KINDS = (Kind.DEB, Kind.RPM)
+_KERNEL_KINDS = (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG)
+_KERNEL_PATHS = ("/boot/vmlinuz-", "/boot/config-")
+
+
+def _is_kernel_unit(art: Artifact) -> bool:
+    if art.kind in _KERNEL_KINDS:
+        return True
+    if art.kind not in (*_PACKAGE_KINDS, Kind.DIRECTORY):
+        return False
+    if any(c.kind in _KERNEL_KINDS for c in art.children):
+        return True
+    # before the kernel readers open them, the paths alone say "this is a kernel"
+    return any(p.startswith(_KERNEL_PATHS) for p in art.entries)
+
+
+def _inner(top: Artifact, art: Artifact) -> str | None:
+    """Where `art` sits inside the input `top` ("/boot/initrd.img-6.1"), None for top itself."""
+    if art is top:
+        return None
+    prefix = top.path + "!"
+    return art.path[len(prefix):] if art.path.startswith(prefix) else art.path
+
+
+def _nested(top: Artifact, art: Artifact, run: Run, in_kernel: bool) -> Iterator[Subject]:
+    loc = _inner(top, art)
+    if not in_kernel and art is not top and art.kind in _KERNEL_KINDS:
+        yield Subject("kernel", art, run, input=top.path, location=loc)
+    if art.kind is Kind.INITRAMFS:
+        yield Subject("initramfs", art, run, input=top.path, location=loc)
+    if art.kind is Kind.KERNEL_MODULE:
+        yield Subject("module", art, run, input=top.path, location=loc)
+    # a kernel-image and kernel-config of one package are one kernel, not two
+    covered = in_kernel or (art is not top and art.kind in _KERNEL_KINDS)
+    for child in art.children:
+        yield from _nested(top, child, run, covered)
+
+
+def build_subjects(artifacts: Sequence[Artifact], set_label: str = "") -> list[Subject]:
+    """Every subject of one run, in input order; unreadable artifacts have none."""
+    readable = [a for a in artifacts if not a.error]
+    run = Run.of(readable)
+    out: list[Subject] = []
+    for top in readable:
+        if top.kind in _PACKAGE_KINDS and top.package is not None:
+            out.append(Subject("package", top, run))
+        unit = _is_kernel_unit(top)
+        if unit:
+            out.append(Subject("kernel", top, run))
+        out.extend(_nested(top, top, run, unit))
+    label = set_label or _common_label([a.path for a in artifacts])
+    out.append(Subject("packages", None, run, input=label))
+    return out
+
+
+def _common_label(paths: list[str]) -> str:
+    if len(paths) == 1:
+        return paths[0]
+    try:
+        return os.path.commonpath(paths) or "."
+    except ValueError:
+        return "."
+
+
+def _render(template: Template | None, env: Env) -> str | None:
+    return template.render(env) if template is not None else None
+
+
+def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
+    """One rule on one subject for `subject.profile`: a finding, an unknown, or None (ok)."""
+    env = Env(subject, rule.params)
+    if rule.when is not None:
+        applies = rule.when.evaluate(env)
+        if applies is False:
+            return None
+        if applies is None:
+            return Unknown(rule.id, subject.profile, subject.input, ", ".join(env.missing))
+    verdict = rule.expect.evaluate(env)
+    if verdict is True:
+        return None
+    if verdict is None:
+        return Unknown(rule.id, subject.profile, subject.input, ", ".join(env.missing) or "?")
+    inner = _render(rule.location, env)
+    location = subject.location
+    if inner:
+        location = f"{location}!{inner}" if location else inner
+    return Finding(rule.id, rule.severity, subject.profile, rule.checklist, subject.input,
+                   location, rule.message.render(env), rule.doc.fix)
+
+
+def evaluate(rules: Iterable[Rule], subjects: Sequence[Subject],
+             profiles: Sequence[str]) -> tuple[list[Finding], list[Unknown]]:
+    """Every selected rule on every subject of its kind, for each of its profiles asked for."""
+    findings: list[Finding] = []
+    unknowns: list[Unknown] = []
+    for rule in rules:
+        for subject in subjects:
+            if subject.kind != rule.applies_to:
+                continue
+            for profile in profiles:
+                if profile not in rule.profiles:
+                    continue
+                result = check_rule(rule, subject.with_profile(profile))
+                if isinstance(result, Finding):
+                    findings.append(result)
+                elif isinstance(result, Unknown):
+                    unknowns.append(result)
+    return findings, unknowns

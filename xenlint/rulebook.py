@@ -1,0 +1,280 @@
+"""Load rules/**/*.toml into Rule objects: validate every key, compile every condition.
+
+A broken rule file is a `RuleError` naming its file, line and column; loading collects all
+of them so one run shows every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from xenlint.condition import (
+    Condition,
+    ConditionError,
+    Scope,
+    Template,
+    compile_condition,
+    compile_template,
+)
+from xenlint.facts import SUBJECT_KINDS
+from xenlint.finding import RuleInfo, Severity
+
+PROFILES = ("dom0", "domu", "installer")
+RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TOP_KEYS = {"severity", "profiles", "checklist", "applies-to", "when", "expect", "message",
+             "location", "params", "doc"}
+_REQUIRED = ("severity", "profiles", "checklist", "applies-to", "expect", "message", "doc")
+_DOC_KEYS = {"what", "why", "fix", "example", "references", "static-proxy"}
+
+
+class RuleError(Exception):
+    def __init__(self, message: str, path: Path | str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.path, self.line, self.column = message, str(path), line, column
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@cache
+def checklist() -> dict[str, dict[str, str]]:
+    """The checklist keys with their `title` and `proxy` (xenlint/data/checklist.toml)."""
+    text = resources.files("xenlint").joinpath("data/checklist.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    what: str
+    why: str
+    fix: str
+    example: str = ""
+    references: tuple[str, ...] = ()
+    static_proxy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    path: Path
+    severity: Severity
+    profiles: tuple[str, ...]
+    checklist: tuple[str, ...]
+    applies_to: str
+    when: Condition | None
+    expect: Condition
+    message: Template
+    location: Template | None
+    params: Mapping[str, Any]
+    doc: RuleDoc
+    when_text: str = ""
+    expect_text: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of `what`, for listings."""
+        first = re.split(r"(?<=\.)\s", self.doc.what.strip(), maxsplit=1)[0]
+        return first.strip()
+
+    @property
+    def facts(self) -> frozenset[str]:
+        conds = [c for c in (self.when, self.expect) if c is not None]
+        out = set(self.message.facts)
+        for c in conds:
+            out |= c.facts
+        return frozenset(out)
+
+    def info(self) -> RuleInfo:
+        return RuleInfo(self.id, self.severity, self.profiles, self.checklist, self.summary,
+                        self.doc.what, self.doc.why, self.doc.fix, self.doc.references)
+
+
+@dataclass(slots=True)
+class Rulebook:
+    rules: dict[str, Rule] = field(default_factory=dict)
+    errors: list[RuleError] = field(default_factory=list)
+
+    def __iter__(self) -> Any:
+        return iter(self.rules.values())
+
+
+def default_rule_dirs() -> list[Path]:
+    """The shipped rules: `xenlint/rules` when installed, else the checkout's `rules/`."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return [candidate]
+    return []
+
+
+def load_rulebook(dirs: Iterable[Path] | None = None,
+                  params: Mapping[str, Mapping[str, Any]] | None = None) -> Rulebook:
+    """Load every rule under `dirs` (default: the shipped rules); `params` override [params]."""
+    book = Rulebook()
+    for directory in (default_rule_dirs() if dirs is None else dirs):
+        if not Path(directory).is_dir():
+            book.errors.append(RuleError("rule directory does not exist", directory))
+            continue
+        for path in sorted(Path(directory).rglob("*.toml")):
+            try:
+                rule = load_rule(path, (params or {}).get(path.stem))
+            except RuleError as exc:
+                book.errors.append(exc)
+                continue
+            if rule.id in book.rules:
+                book.errors.append(RuleError(
+                    f"rule id {rule.id} already defined in {book.rules[rule.id].path}", path))
+                continue
+            book.rules[rule.id] = rule
+    for rule_id in params or {}:
+        if rule_id not in book.rules:
+            book.errors.append(RuleError(f"parameters given for unknown rule {rule_id}",
+                                         "configuration"))
+    return book
+
+
+def _locate(text: str, key: str) -> tuple[int, int]:
+    """Line and column where the value of top-level `key` starts (1-based; TOML gives none)."""
+    m = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=[ \t]*", text, re.MULTILINE)
+    if m is None:
+        return 1, 1
+    line = text.count("\n", 0, m.end()) + 1
+    col = m.end() - (text.rfind("\n", 0, m.end()) + 1) + 1
+    rest = text[m.end():]
+    for quote in ('"""', "'''", '"', "'"):
+        if rest.startswith(quote):
+            if len(quote) == 3 and rest[3:4] == "\n":
+                return line + 1, 1  # TOML drops the newline right after the opening quotes
+            return line, col + len(quote)
+    return line, col
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, path: Path) -> RuleError:
+    m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    if m is None:
+        return RuleError(f"invalid TOML: {message}", path)
+    return RuleError(f"invalid TOML: {message}", path, int(m.group(1)), int(m.group(2)))
+
+
+def _strings(value: Any, key: str, path: Path, text: str, allowed: Iterable[str] = ()) -> \
+        tuple[str, ...]:
+    line, col = _locate(text, key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{key} must be a non-empty list of strings", path, line, col)
+    allowed = tuple(allowed)
+    for v in value:
+        if allowed and v not in allowed:
+            raise RuleError(f"{key}: unknown value {v!r} (known: {', '.join(allowed)})",
+                            path, line, col)
+    return tuple(value)
+
+
+def _doc(data: Any, path: Path, text: str) -> RuleDoc:
+    line = _locate(text, "what")[0] if "[doc]" in text else 1
+    if not isinstance(data, dict):
+        raise RuleError("[doc] must be a table", path, line)
+    unknown = sorted(set(data) - _DOC_KEYS)
+    if unknown:
+        raise RuleError(f"[doc]: unknown key(s) {', '.join(unknown)}", path, line)
+    for key in ("what", "why", "fix"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise RuleError(f"[doc] needs a non-empty `{key}`", path, line)
+    refs = data.get("references", [])
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise RuleError("[doc] references must be a list of strings", path, line)
+    return RuleDoc(data["what"].strip(), data["why"].strip(), data["fix"].strip(),
+                   str(data.get("example", "")).strip(), tuple(refs),
+                   str(data.get("static-proxy", "")).strip())
+
+
+def _params(data: Any, overrides: Mapping[str, Any] | None, path: Path) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RuleError("[params] must be a table", path)
+    params = dict(data)
+    for name, value in (overrides or {}).items():
+        if name not in params:
+            raise RuleError(f"configuration sets unknown parameter {name}", path)
+        params[name] = value
+    return params
+
+
+def _condition(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path) -> \
+        Condition | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    line, col = _locate(text, key)
+    if not isinstance(value, str):
+        raise RuleError(f"{key} must be a string", path, line, col)
+    try:
+        return compile_condition(value, scope, source=str(path), line=line, column=col)
+    except ConditionError as exc:
+        raise RuleError(exc.message, path, exc.line, exc.column) from None
+
+
+def _template(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path) -> \
+        Template | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    line, col = _locate(text, key)
+    if not isinstance(value, str):
+        raise RuleError(f"{key} must be a string", path, line, col)
+    try:
+        return compile_template(value, scope, source=str(path), line=line, column=col)
+    except ConditionError as exc:
+        raise RuleError(exc.message, path, exc.line, exc.column) from None
+
+
+def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> Rule:
+    """One rule file -> Rule, or a RuleError with the file, line and column of the problem."""
+    try:
+        text = path.read_text("utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise RuleError(f"cannot be read: {exc.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise RuleError("is not UTF-8 text", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, path) from None
+    if not RULE_ID.match(path.stem):
+        raise RuleError(f"rule id {path.stem!r} (the file name) must be kebab-case", path)
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise RuleError(f"unknown key {unknown[0]!r}", path, *_locate(text, unknown[0]))
+    for key in _REQUIRED:
+        if key not in data:
+            raise RuleError(f"missing required key {key!r}", path)
+    severity = data["severity"]
+    if severity not in {s.value for s in Severity}:
+        raise RuleError(f"severity must be error, warning or info, not {severity!r}", path,
+                        *_locate(text, "severity"))
+    applies = data["applies-to"]
+    if applies not in SUBJECT_KINDS:
+        raise RuleError(f"applies-to must be one of {', '.join(SUBJECT_KINDS)}, not "
+                        f"{applies!r}", path, *_locate(text, "applies-to"))
+    params = _params(data.get("params", {}), param_overrides, path)
+    scope = Scope(applies, frozenset(params))
+    when = _condition(text, data, "when", scope, path)
+    expect = _condition(text, data, "expect", scope, path)
+    assert expect is not None  # required above
+    variables = expect.variables | (when.variables if when else frozenset())
+    msg_scope = Scope(applies, frozenset(params), witnesses=variables)
+    message = _template(text, data, "message", msg_scope, path)
+    assert message is not None
+    return Rule(
+        id=path.stem, path=path, severity=Severity(severity),
+        profiles=_strings(data["profiles"], "profiles", path, text, PROFILES),
+        checklist=_strings(data["checklist"], "checklist", path, text, checklist()),
+        applies_to=applies, when=when, expect=expect, message=message,
+        location=_template(text, data, "location", msg_scope, path), params=params,
+        doc=_doc(data["doc"], path, text), when_text=data.get("when", ""),
+        expect_text=data["expect"])
