@@ -198,6 +198,14 @@ class MemberStream:
                     # tar stores 0; report what lstat (and cpio, and rpm) give: the target length
                     size = len(link.encode("utf-8", "surrogateescape"))
                 entry = Entry(path, etype, (ae.mode or 0) & 0o7777, size, link or None)
+                cap = self._ctx.limits.max_member_bytes
+                if etype is EntryType.FILE and size > cap:
+                    # refuse on the header's word: skipping the member would still
+                    # decompress all of it (a bomb costs time even when nobody reads it)
+                    raise LimitExceeded(
+                        f"member {path} claims {size} bytes (max_member_bytes {cap}); "
+                        "possible decompression bomb"
+                    )
                 member = Member(ae, entry, raw, unsafe, self._ctx)
                 try:
                     yield member
