@@ -6,6 +6,7 @@ import io
 import re
 import struct
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -20,6 +21,8 @@ from xenlint.readers.archive import MemberStream, SliceReader, hardlink_sets, ta
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = struct.Struct("16s12s6s6s8s10s2s")
 CONTROL_SCRIPTS = ("preinst", "postinst", "prerm", "postrm", "config", "triggers")
+# what dpkg-deb accepts after control.tar / data.tar
+DPKG_SUFFIXES = ("", ".gz", ".xz", ".zst", ".bz2", ".lzma")
 RELATION_FIELDS = {
     "Depends": "depends", "Pre-Depends": "pre_depends", "Recommends": "recommends",
     "Suggests": "suggests", "Provides": "provides", "Conflicts": "conflicts", "Breaks": "breaks",
@@ -88,6 +91,15 @@ def package_from_control(text: str) -> Package:
     return pkg
 
 
+@contextmanager
+def _in_member(name: str) -> Iterator[None]:
+    """Prefix a diagnosis with the ar member it concerns (control.tar.xz, data.tar.zst)."""
+    try:
+        yield
+    except ArtifactError as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+
+
 @reader("deb", sniff=_sniff, priority=10)
 def read_deb(source: Source, ctx: ReadContext) -> Artifact:
     with source.open() as f:
@@ -97,7 +109,13 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
         if "debian-binary" not in members or control_name is None or data_name is None:
             raise ArtifactError("is not a Debian package (debian-binary, control.tar or "
                                 "data.tar missing)")
-        control_files, control_compression = _read_control(f, members[control_name], ctx)
+        for name in (control_name, data_name):
+            suffix = name.split(".tar", 1)[1]
+            if suffix not in DPKG_SUFFIXES:
+                raise ArtifactError(f"{name}: uses a compression dpkg does not know "
+                                    f"({suffix!r})")
+        with _in_member(control_name):
+            control_files, control_compression = _read_control(f, members[control_name], ctx)
         if "control" not in control_files:
             raise ArtifactError("has no control file in control.tar")
         pkg = package_from_control(control_files["control"].decode("utf-8", "replace"))
@@ -114,7 +132,8 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
         art.meta["control_members"] = sorted(control_files)
         art.meta["control_compression"] = control_compression
         start, n = members[data_name]
-        _stream_data(art, SliceReader(f, start, n), ctx, first_pass=True)
+        with _in_member(data_name):
+            _stream_data(art, SliceReader(f, start, n), ctx, first_pass=True)
         pkg.payload_compression = art.meta.get("data_compression")
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
