@@ -27,22 +27,18 @@ def artifact_name(artifact: str) -> str:
 def inner_location(artifact: str, location: str | None) -> str | None:
     """The path inside the artifact file, without the outer file's own path in front."""
     outer = artifact_file(artifact)
-    # an artifact given as "x.deb!/boot/vmlinuz" already points inside the file
-    prefix = artifact[len(outer) + 1:] if len(artifact) > len(outer) else ""
     loc = location or ""
+    if loc.startswith(outer + NEST):
+        # spelled from the file itself ("dir/x.deb!/boot/..."): complete as it is
+        return loc[len(outer) + 1:] or None
     if loc in (artifact, outer):
         loc = ""
-    elif loc.startswith(artifact + NEST):
-        loc = loc[len(artifact) + 1:]
-        prefix = ""
-    elif loc.startswith(outer + NEST):
-        loc = loc[len(outer) + 1:]
-        prefix = ""
-    elif len(outer.rstrip("/")) > 0 and loc.startswith(outer.rstrip("/") + "/"):
+    elif outer.rstrip("/") and loc.startswith(outer.rstrip("/") + "/"):
         # a root tree (directory) artifact: its members are absolute paths inside the tree
         loc = loc[len(outer.rstrip("/")):]
-    joined = NEST.join(p for p in (prefix, loc) if p)
-    return joined or None
+    # an artifact given as "x.deb!/boot/initrd.img" already points inside the file
+    prefix = artifact[len(outer) + 1:]
+    return NEST.join(p for p in (prefix, loc) if p) or None
 
 
 def finding_inner(finding: Finding) -> str | None:

@@ -1,0 +1,94 @@
+"""The text reporter: lintian-style lines, O/U/X lines, the summary, colour only when asked."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from reporter_samples import BROKEN, INITRD, KERNEL_DEB, XEN_DEB, sample_report
+
+from xenlint.finding import Report, Severity
+from xenlint.reporters import render
+
+LINE = re.compile(r"^(?P<letter>[EWIOUX]): (?P<artifact>[^:]+): (?P<rest>.*)$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CODES = re.compile(r"(?:\x1b\[[0-9;]*m)+")
+
+
+def text(report: Report, color: bool = False) -> list[str]:
+    out = io.StringIO()
+    render("text", report, out, color=color)
+    return out.getvalue().splitlines()
+
+
+def test_one_line_per_finding_then_unknowns_errors_and_summary() -> None:
+    report = sample_report()
+    lines = text(report)
+    expected = len(report.findings) + len(report.unknowns) + len(report.errors) + 1
+    assert len(lines) == expected
+    parsed = [LINE.match(line) for line in lines[:-1]]
+    assert all(parsed), lines
+    letters = [m.group("letter") for m in parsed if m]
+    assert letters == ["E", "W", "W", "O", "U", "X"]
+    for m, f in zip(parsed, report.findings, strict=False):
+        assert m is not None
+        assert m.group("artifact") == f.artifact
+        assert m.group("rest").startswith(f"{f.rule} {f.message}")
+        assert m.group("rest").endswith(f"({f.profile})") or f.suppressed
+
+
+def test_nested_location_is_shown_inside_the_artifact_without_its_path() -> None:
+    first = text(sample_report())[0]
+    assert first.startswith(f"E: {KERNEL_DEB}: dom0-kernel-without-blkback ")
+    assert first.endswith(" [/boot/vmlinuz-6.1.0-13-amd64] (dom0)")
+    assert first.count(KERNEL_DEB) == 1
+
+
+def test_suppressed_finding_is_an_O_line_with_its_reason_and_not_counted() -> None:
+    lines = text(sample_report())
+    [o_line] = [line for line in lines if line.startswith("O:")]
+    assert o_line.startswith(f"O: {XEN_DEB}: libxl-qemu-missing ")
+    assert o_line.endswith("overridden: qemu comes from qemu-system-xen")
+    # the info finding was suppressed, so no info is counted
+    assert lines[-1].startswith("1 error, 2 warnings, 0 info; 1 suppressed,")
+
+
+def test_unknown_and_read_error_lines() -> None:
+    lines = text(sample_report())
+    assert f"U: {XEN_DEB}: initramfs-without-xen-blkfront unknown: needs initramfs.modules " \
+           "(domu)" in lines
+    assert f"X: {BROKEN}: truncated ar archive: member data.tar.xz ends early" in lines
+
+
+def test_summary_counts_follow_the_report() -> None:
+    report = sample_report()
+    report.findings = [f for f in report.findings if f.severity is not Severity.ERROR]
+    report.errors.clear()
+    report.unknowns.clear()
+    assert text(report)[-1] == \
+        "0 errors, 2 warnings, 0 info; 1 suppressed, 0 unknowns, 0 unreadable inputs; 4 artifacts"
+
+
+def test_empty_report_is_only_the_summary() -> None:
+    assert text(Report()) == [
+        "0 errors, 0 warnings, 0 info; 0 suppressed, 0 unknowns, 0 unreadable inputs; 0 artifacts"
+    ]
+
+
+def test_no_colour_unless_asked() -> None:
+    plain = text(sample_report())
+    assert not any(ANSI.search(line) for line in plain)
+    coloured = text(sample_report(), color=True)
+    assert all(ANSI.search(line) for line in coloured)
+    # colour adds escape codes and nothing else: brackets in messages stay literal
+    assert [ANSI.sub("", line) for line in coloured] == plain
+    assert any("[not shipped]" in line for line in coloured)
+
+
+def test_letters_get_distinct_colours() -> None:
+    coloured = text(sample_report(), color=True)
+    e_code = CODES.match(coloured[0])
+    w_code = CODES.match(coloured[1])
+    assert e_code and w_code and e_code.group() != w_code.group()
+    assert coloured[1].startswith(w_code.group() + "W:")
+    assert INITRD in coloured[1]
