@@ -23,6 +23,10 @@ _INTRO = struct.Struct("!3sB4sii")
 _LESS, _GREATER, _EQUAL = 0x02, 0x04, 0x08
 _RPMLIB = 1 << 24
 _CONFIG = 1  # RPMFILE_CONFIG
+# header fields kept as text: (name in Package.fields, rpmfile's tag name)
+_FIELDS = (("summary", "summary"), ("description", "description"), ("license", "copyright"),
+           ("group", "group"), ("url", "url"), ("sourcerpm", "sourcerpm"),
+           ("buildhost", "buildhost"))
 # RPMSENSE_TRIGGER* bits -> the spec section that declares the trigger
 _TRIGGER_KINDS = ((1 << 25, "%triggerprein"), (1 << 16, "%triggerin"),
                   (1 << 17, "%triggerun"), (1 << 18, "%triggerpostun"))
@@ -152,8 +156,8 @@ def _package(h: Mapping[str, Any]) -> Package:
             if prog:
                 pkg.interpreters[label] = prog
     _triggers(h, pkg)
-    pkg.fields = {k: _text(h.get(k)) for k in ("summary", "license", "sourcerpm", "url")
-                  if h.get(k)}
+    # rpmfile names tag 1014 (License) by its historic name, "copyright"
+    pkg.fields = {name: _text(h.get(tag)) for name, tag in _FIELDS if h.get(tag)}
     return pkg
 
 
