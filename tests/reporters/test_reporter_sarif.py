@@ -79,7 +79,10 @@ def test_every_result_has_what_github_requires() -> None:
         assert unquote(phys["artifactLocation"]["uri"]) == f.artifact
         assert phys["artifactLocation"]["uriBaseId"] == SRCROOT
         assert URI_REF.match(phys["artifactLocation"]["uri"])
-        assert len(res["partialFingerprints"][FINGERPRINT_KEY]) == 64
+        prints = res["partialFingerprints"]
+        assert len(prints[FINGERPRINT_KEY]) == 64
+        # given, so that upload-sarif does not hash "lines" of a binary file instead
+        assert prints["primaryLocationLineHash"] == prints[FINGERPRINT_KEY]
     assert run["originalUriBaseIds"][SRCROOT]["uri"] == Path.cwd().as_uri() + "/"
 
 

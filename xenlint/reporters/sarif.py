@@ -30,6 +30,7 @@ from xenlint.reporters.locations import (
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "xenlintFinding/v1"
+GITHUB_KEY = "primaryLocationLineHash"
 SRCROOT = "%SRCROOT%"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 # characters a URI path may hold as they are (RFC 3986 pchar minus ':', which would read as a
@@ -100,6 +101,7 @@ def _rules(report: Report) -> list[RuleInfo]:
 
 def result(f: Finding, rule_index: int, base: Path) -> dict[str, Any]:
     inner = finding_inner(f)
+    digest = fingerprint(f)
     location: dict[str, Any] = {"physicalLocation": {
         "artifactLocation": artifact_location(f.artifact, base),
         "region": {"startLine": 1},
@@ -117,7 +119,9 @@ def result(f: Finding, rule_index: int, base: Path) -> dict[str, Any]:
         "level": LEVEL[f.severity],
         "message": {"text": f"{where}{f.message} (profile: {f.profile})"},
         "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
+        # upload-sarif computes primaryLocationLineHash from the file's line text unless it is
+        # given; for a binary input that text changes with every rebuild, so give ours
+        "partialFingerprints": {FINGERPRINT_KEY: digest, GITHUB_KEY: digest},
         "properties": {"profile": f.profile, "checklist": list(f.checklist),
                        "location": inner, "fix": f.fix},
     }
