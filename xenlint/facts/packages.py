@@ -1,0 +1,241 @@
+"""Package-set facts: what a package's dependency closure reaches within the run, who ships
+which path, man pages for commands, the xenstore split, and the bootloader glue.
+
+Closures follow Depends/Pre-Depends/Recommends (RPM Requires/Recommends) with Provides and
+versioned relations (see `pkgset`); "hard" closures follow only Depends/Pre-Depends/Requires.
+"""
+
+from __future__ import annotations
+
+import re
+
+from xenlint import capture
+from xenlint.artifact import Artifact, EntryType
+from xenlint.facts import Subject, fact
+from xenlint.facts import pkgset as ps
+from xenlint.facts import scripts as sc
+
+_P = ("package",)
+MAN_DIRS = ("/usr/share/man/", "/usr/man/")
+capture.want("/etc/modprobe.d/*", "/lib/modprobe.d/*", "/usr/lib/modprobe.d/*")
+# man pages every toolstack should bring (xl's own and its two config formats)
+CORE_MAN_PAGES = ("xl.1", "xl.cfg.5", "xl.conf.5")
+XENSTORE_CLI = ("xenstore-read", "xenstore-write", "xenstore-ls")
+_DOC_EXT = (".html", ".pdf", ".txt", ".md", ".pandoc", ".markdown", ".htm")
+
+
+def _art(subject: Subject) -> Artifact | None:
+    art = subject.artifact
+    return art if art is not None and art.package is not None else None
+
+
+def _set(subject: Subject) -> ps.PackageSet:
+    return ps.PackageSet.of(subject.run)
+
+
+def is_xen_meta(art: Artifact) -> bool:
+    """A Xen meta-package: it ships nothing but its own docs, and is named for Xen or
+    relates to Xen packages."""
+    pkg = art.package
+    if pkg is None:
+        return False
+    if any(not p.startswith(("/usr/share/doc/", "/usr/share/lintian/", "/usr/share/bug/"))
+           for p in art.files):
+        return False
+    rel_names = " ".join(pkg.depends + pkg.pre_depends + pkg.recommends + pkg.provides)
+    return pkg.name.startswith("xen") or bool(re.search(r"\bxen-(hypervisor|utils|tools)",
+                                                         rel_names))
+
+
+def man_pages(arts: list[Artifact]) -> set[str]:
+    """Basenames of the roff man pages shipped, compression suffix dropped (xl.1, xl.cfg.5)."""
+    out = set()
+    for _a, path in ps.files_of(arts):
+        if path.startswith(MAN_DIRS) and "/man" in path[len("/usr/share/man"):]:
+            base = path.rsplit("/", 1)[-1]
+            out.add(re.sub(r"\.(gz|bz2|xz|zst|Z)$", "", base))
+    return out
+
+
+def has_man_page(pages: set[str], command: str) -> bool:
+    return any(re.fullmatch(re.escape(command) + r"\.\d\w*", p) for p in pages)
+
+
+def is_xen_doc(path: str) -> bool:
+    """Xen documentation proper (HTML/PDF/text guides), not a package's changelog/copyright."""
+    if path.startswith("/usr/share/doc-base/") and "xen" in path.rsplit("/", 1)[-1]:
+        return True
+    m = re.match(r"/usr/share/doc/(?:packages/)?(xen[^/]*)/(.+)$", path)
+    if m is None:
+        return False
+    return "/html/" in f"/{m.group(2)}" or path.endswith(_DOC_EXT)
+
+
+@fact("package.is_xen_meta", _P)
+def package_is_xen_meta(subject: Subject) -> bool | None:
+    """Whether the package is a Xen meta-package: only /usr/share/doc files, named xen* or
+    depending on/providing Xen hypervisor, utils or tools packages."""
+    art = _art(subject)
+    return is_xen_meta(art) if art else None
+
+
+@fact("package.closure", _P)
+def package_closure(subject: Subject) -> set[str] | None:
+    """Names of the packages of the run that installing this one pulls in (itself included):
+    Depends/Pre-Depends/Recommends (RPM Requires/Recommends), Provides and versions honoured."""
+    art = _art(subject)
+    if art is None:
+        return None
+    return {a.package.name for a in _set(subject).closure(art) if a.package}
+
+
+def _reach(subject: Subject, test: str) -> str | None:
+    art = _art(subject)
+    if art is None:
+        return None
+    for dep in _set(subject).closure(art):
+        if dep is art:
+            continue
+        assert dep.package is not None
+        if test == "hypervisor" and ps.hypervisor_files(dep):
+            return dep.package.name
+        if test == "toolstack" and ps.real_binaries(dep, "xl"):
+            return dep.package.name
+        if test == "docs" and any(is_xen_doc(p) for p in dep.files):
+            return dep.package.name
+    return ""
+
+
+@fact("package.reaches_hypervisor", _P)
+def package_reaches_hypervisor(subject: Subject) -> str | None:
+    """The package of the closure that ships a hypervisor (`/boot/xen*`), or ""."""
+    return _reach(subject, "hypervisor")
+
+
+@fact("package.reaches_toolstack", _P)
+def package_reaches_toolstack(subject: Subject) -> str | None:
+    """The package of the closure that ships the xl binary, or ""."""
+    return _reach(subject, "toolstack")
+
+
+@fact("package.reaches_docs", _P)
+def package_reaches_docs(subject: Subject) -> str | None:
+    """The package of the closure that ships Xen documentation (/usr/share/doc/xen*/ HTML,
+    PDF or text guides, or a doc-base entry), or ""."""
+    return _reach(subject, "docs")
+
+
+@fact("package.hard_closure_man_pages_missing", _P)
+def package_core_man_pages_missing(subject: Subject) -> str | None:
+    """Core toolstack man pages (xl.1, xl.cfg.5, xl.conf.5) that neither the package nor a
+    package it hard-depends on ships, comma-separated ("" when all are there)."""
+    art = _art(subject)
+    if art is None:
+        return None
+    pages = man_pages(_set(subject).closure(art, ps.HARD))
+    return ", ".join(p for p in CORE_MAN_PAGES if p not in pages)
+
+
+def xen_commands(art: Artifact) -> list[str]:
+    return [c for c in ps.commands(art)
+            if re.match(r"(xen|xl$|xl-)", c.rsplit("/", 1)[-1])]
+
+
+@fact("package.commands_without_man_pages", _P)
+def package_commands_without_man_pages(subject: Subject) -> str | None:
+    """Xen commands (xen*, xl on $PATH) the package ships that have no man page anywhere in
+    the run, comma-separated ("" when every one has a page)."""
+    art = _art(subject)
+    if art is None:
+        return None
+    pages = man_pages(subject.run.packages)
+    names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art)})
+    return ", ".join(n for n in names if not has_man_page(pages, n))
+
+
+@fact("package.ships_xenstore_cli", _P)
+def package_ships_xenstore_cli(subject: Subject) -> bool | None:
+    """Whether the package ships the xenstore command-line tools (xenstore-read/-write/-ls)."""
+    art = _art(subject)
+    if art is None:
+        return None
+    names = {c.rsplit("/", 1)[-1] for c in ps.commands(art)}
+    return any(n in names for n in XENSTORE_CLI)
+
+
+@fact("package.xenstore_split_problem", _P)
+def package_xenstore_split_problem(subject: Subject) -> str | None:
+    """Why the xenstore tools of this package are not usable apart from the full toolset
+    ("" when they are): it ships xl itself, or hard-depends on the package that does."""
+    art = _art(subject)
+    if art is None:
+        return None
+    if ps.real_binaries(art, "xl") or any(c.endswith("/xl") for c in ps.commands(art)):
+        return "it ships xl itself"
+    for dep in _set(subject).closure(art, ps.HARD):
+        if dep is not art and dep.package and ps.real_binaries(dep, "xl"):
+            return f"it hard-depends on {dep.package.name}, which ships xl"
+    return ""
+
+
+@fact("package.ships_hypervisor", _P)
+def package_ships_hypervisor(subject: Subject) -> bool | None:
+    """Whether the package ships a Xen hypervisor image under /boot (xen*.gz, .efi, ...)."""
+    art = _art(subject)
+    return bool(ps.hypervisor_files(art)) if art else None
+
+
+def _grub_default_files(arts: list[Artifact]) -> bool:
+    for art in arts:
+        for path in art.files:
+            if path == "/etc/default/grub" or path.startswith("/etc/default/grub.d/"):
+                data = art.read(path) or b""
+                text = data.decode("utf-8", "replace")
+                # Debian's xen.cfg: GRUB_DEFAULT=$(printf "%s, with Xen hypervisor" ...),
+                # unless the admin's switch XEN_OVERRIDE_GRUB_DEFAULT is set to 0
+                if re.search(r"^\s*XEN_OVERRIDE_GRUB_DEFAULT=[\"']?0", text, re.M):
+                    continue
+                if re.search(r"(?<![A-Z_])GRUB_DEFAULT=.{0,200}?\bXen\b", text, re.S):
+                    return True
+    return False
+
+
+@fact("package.sets_xen_default_boot", _P)
+def package_sets_xen_default_boot(subject: Subject) -> bool | None:
+    """Whether installing the package (with its closure) makes Xen the default boot entry:
+    a /etc/default/grub[.d] file setting GRUB_DEFAULT to the Xen entry, or a script calling
+    grub2-set-default / grubby --set-default / update-bootloader --default."""
+    art = _art(subject)
+    if art is None:
+        return None
+    arts = _set(subject).closure(art)
+    return _grub_default_files(arts) or any(sc.sets_default_entry(a) for a in arts)
+
+
+@fact("package.bootloader_refreshed", _P)
+def package_bootloader_refreshed(subject: Subject) -> bool | None:
+    """Whether the package, or one its closure pulls in with it, refreshes the boot menu in
+    a post-install script (update-grub, grub2-mkconfig, grubby, update-bootloader)."""
+    art = _art(subject)
+    if art is None:
+        return None
+    return any(sc.refreshes_bootloader(a) for a in _set(subject).closure(art))
+
+
+_BLACKLIST = re.compile(r"^\s*(?:blacklist\s+(xen[-_]netfront)\b|"
+                        r"install\s+(xen[-_]netfront)\s+/bin/(?:false|true))", re.M)
+
+
+@fact("package.netfront_blacklisted", _P)
+def package_netfront_blacklisted(subject: Subject) -> str | None:
+    """The modprobe.d file that blacklists xen-netfront (or installs it as /bin/false), or ""."""
+    art = _art(subject)
+    if art is None:
+        return None
+    for path in sorted(art.files):
+        if re.match(r"/(?:etc|lib|usr/lib)/modprobe\.d/[^/]+\.conf$", path) and \
+                art.entries[path].type is not EntryType.SYMLINK:
+            data = art.read(path) or b""
+            if _BLACKLIST.search(data.decode("utf-8", "replace")):
+                return path
+    return ""

@@ -1,0 +1,201 @@
+"""Package-set reasoning shared by the domain facts: relations, Provides, closures, who ships what.
+
+Relations are parsed in the package's own syntax: Debian with python-debian
+(`foo (>= 1) | bar`, arch qualifiers), RPM as `name [op evr]` (sonames and rich names kept
+whole). A relation is satisfied within the run only: a package of the run that is, or
+Provides, the named thing in a version that meets the constraint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from debian.deb822 import PkgRelation
+
+from xenlint.artifact import Artifact, EntryType
+from xenlint.facts import Run
+from xenlint.versions import debian_compare, rpm_compare
+
+# Depends-like fields that pull a package in on a default install (Recommends included:
+# apt and dnf install them unless told not to).
+HARD = ("pre_depends", "depends")
+DEFAULT = ("pre_depends", "depends", "recommends")
+
+_RPM_REL = re.compile(r"^\s*(\S+)(?:\s+(<=|>=|<|>|=)\s+(\S+))?\s*$")
+_OPS = {"<<": "<", ">>": ">", "<=": "<=", ">=": ">=", "=": "=", "<": "<=", ">": ">="}
+
+
+@dataclass(frozen=True, slots=True)
+class Alt:
+    """One alternative of a relation: a name and an optional (op, version) constraint."""
+
+    name: str
+    op: str | None = None
+    version: str | None = None
+
+
+def parse_relation(text: str, flavor: str) -> list[Alt]:
+    """One relation item (`a (>= 1) | b`) -> its alternatives."""
+    if flavor == "rpm":
+        if text.lstrip().startswith("("):  # rich dependency: keep names, drop the logic
+            names = re.findall(r"[A-Za-z0-9_][^\s()]*(?:\([^)]*\))*", text)
+            return [Alt(n) for n in names if n not in ("if", "else", "and", "or", "with",
+                                                       "without", "unless")]
+        m = _RPM_REL.match(text)
+        if not m:
+            return [Alt(text.strip())]
+        return [Alt(m.group(1), m.group(2), m.group(3))]
+    alts: list[Alt] = []
+    for group in PkgRelation.parse_relations(text):
+        for rel in group:
+            ver = rel.get("version")
+            alts.append(Alt(rel["name"], _OPS.get(ver[0], ver[0]) if ver else None,
+                            ver[1] if ver else None))
+    return alts
+
+
+def _cmp(flavor: str, a: str, b: str) -> int:
+    try:
+        return debian_compare(a, b) if flavor == "deb" else rpm_compare(a, b)
+    except ValueError:
+        return 0 if a == b else (1 if a > b else -1)
+
+
+def version_ok(flavor: str, have: str | None, op: str | None, want: str | None) -> bool:
+    if op is None or want is None:
+        return True
+    if have is None:  # an unversioned Provides satisfies no versioned relation
+        return False
+    c = _cmp(flavor, have, want)
+    return {"<": c < 0, "<=": c <= 0, "=": c == 0, ">=": c >= 0, ">": c > 0}[op]
+
+
+def full_version(art: Artifact) -> str:
+    pkg = art.package
+    assert pkg is not None
+    if pkg.flavor == "rpm":
+        evr = f"{pkg.version}-{pkg.release}" if pkg.release else pkg.version
+        return f"{pkg.epoch}:{evr}" if pkg.epoch else evr
+    return pkg.version
+
+
+_LAST: list[tuple[Run, PackageSet]] = []
+
+
+@dataclass(slots=True)
+class PackageSet:
+    """The packages of one run, indexed by every name they are or provide, and by path."""
+
+    packages: list[Artifact]
+    by_name: dict[str, list[tuple[Artifact, str | None]]] = field(default_factory=dict)
+    shipper: dict[str, list[Artifact]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, run: Run) -> PackageSet:
+        if _LAST and _LAST[0][0] is run:
+            return _LAST[0][1]
+        ps = cls(list(run.packages))
+        for art in ps.packages:
+            pkg = art.package
+            assert pkg is not None
+            ps.by_name.setdefault(pkg.name, []).append((art, full_version(art)))
+            for prov in pkg.provides:
+                for alt in parse_relation(prov, pkg.flavor):
+                    ps.by_name.setdefault(alt.name, []).append((art, alt.version))
+            for path, entry in art.entries.items():
+                if entry.type is not EntryType.DIRECTORY:
+                    ps.shipper.setdefault(path, []).append(art)
+        # one run is checked at a time; keep its index for every fact that asks
+        _LAST[:] = [(run, ps)]
+        return ps
+
+    def satisfiers(self, relation: str, flavor: str) -> list[Artifact]:
+        """Packages of the set that satisfy one relation item (any of its alternatives).
+
+        Only packages of the same flavor count: a .deb never satisfies an RPM Requires."""
+        out: list[Artifact] = []
+        for alt in parse_relation(relation, flavor):
+            if alt.name.startswith("/"):  # RPM file dependency
+                cands: list[tuple[Artifact, str | None]] = [
+                    (a, None) for a in self.shipper.get(alt.name, [])]
+            else:
+                cands = self.by_name.get(alt.name, [])
+            for art, have in cands:
+                if art.package is None or art.package.flavor != flavor or art in out:
+                    continue
+                if alt.name.startswith("/") or version_ok(flavor, have, alt.op, alt.version):
+                    out.append(art)
+        return out
+
+    def closure(self, start: Artifact, fields: Iterable[str] = DEFAULT) -> list[Artifact]:
+        """`start` and every package of the set its relations reach, transitively."""
+        fields = tuple(fields)
+        seen: list[Artifact] = [start]
+        todo = [start]
+        while todo:
+            art = todo.pop()
+            pkg = art.package
+            if pkg is None:
+                continue
+            for fname in fields:
+                for rel in getattr(pkg, fname):
+                    for dep in self.satisfiers(rel, pkg.flavor):
+                        if dep not in seen:
+                            seen.append(dep)
+                            todo.append(dep)
+        return seen
+
+
+def files_of(arts: Iterable[Artifact]) -> Iterator[tuple[Artifact, str]]:
+    for art in arts:
+        for path, entry in art.entries.items():
+            if entry.type is not EntryType.DIRECTORY:
+                yield art, path
+
+
+def ships(arts: Iterable[Artifact], path: str) -> bool:
+    """Whether one of `arts` ships `path` (a file, or a symlink that stands for it)."""
+    return any(path in a.entries and a.entries[path].type is not EntryType.DIRECTORY
+               for a in arts)
+
+
+BIN_DIRS = ("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
+
+
+def real_binaries(art: Artifact, name: str) -> list[str]:
+    """Regular files named `name` in a bin directory or a Xen private bin directory."""
+    out = []
+    for path, entry in art.entries.items():
+        if entry.type not in (EntryType.FILE, EntryType.HARDLINK):
+            continue
+        base = path.rsplit("/", 1)[-1]
+        if base == name and (path.startswith(BIN_DIRS) or re.search(r"/xen[^/]*/bin/", path)):
+            out.append(path)
+    return out
+
+
+def commands(art: Artifact) -> list[str]:
+    """Paths of the commands a package puts on $PATH (files or symlinks in bin dirs)."""
+    return sorted(p for p, e in art.entries.items()
+                  if e.type is not EntryType.DIRECTORY and p.startswith(BIN_DIRS)
+                  and "/" not in p[len(next(d for d in BIN_DIRS if p.startswith(d))):])
+
+
+def toolstack_packages(run: Run) -> list[Artifact]:
+    """Packages that ship the xl toolstack as a real binary (not a wrapper symlink)."""
+    return [a for a in run.packages if real_binaries(a, "xl")]
+
+
+def hypervisor_files(art: Artifact) -> list[str]:
+    """`/boot/xen*` hypervisor images, as grub's 20_linux_xen picks them."""
+    out = []
+    for path, entry in art.entries.items():
+        if not path.startswith("/boot/xen") or entry.type is EntryType.DIRECTORY:
+            continue
+        base = path.rsplit("/", 1)[-1]
+        if base.startswith(("xen-syms", "xenpolicy")) or base.endswith((".config", ".map")):
+            continue
+        out.append(path)
+    return sorted(out)

@@ -1,0 +1,357 @@
+"""Xen toolstack facts: the paths compiled into libxenlight, the Xen version, xl.conf,
+hotplug scripts and the start-up of xenstored/xenconsoled.
+
+These are facts of a toolstack package (one that ships the `xl` binary), computed over the
+package and its default-install closure within the run (Depends, Pre-Depends, Recommends;
+RPM Requires and Recommends), because that is what lands on a host with it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import lru_cache
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from xenlint import capture
+from xenlint.artifact import Artifact, EntryType
+from xenlint.facts import Subject, fact
+from xenlint.facts import pkgset as ps
+from xenlint.facts import scripts as sc
+
+# Upstream defaults (configure without --with-system-qemu; LIBEXEC_BIN = /usr/lib/xen/bin).
+DEFAULT_BINDIR = "/usr/lib/xen/bin"
+DEFAULT_QEMU = f"{DEFAULT_BINDIR}/qemu-system-i386"
+XL_CONF = "/etc/xen/xl.conf"
+capture.want(XL_CONF, "/etc/default/grub", "/etc/default/grub.d/*")
+_LIBXL = re.compile(r"/libxenlight\.so[.\d]*$")
+_UDEV_DIRS = ("/etc/udev/rules.d/", "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/")
+_P = ("package",)
+
+
+def libxenlight(arts: list[Artifact]) -> tuple[Artifact, str] | None:
+    for art in arts:
+        for path, entry in sorted(art.entries.items()):
+            if _LIBXL.search(path) and entry.type in (EntryType.FILE, EntryType.HARDLINK):
+                return art, path
+    return None
+
+
+@lru_cache(maxsize=16)
+def rodata_strings(data: bytes) -> tuple[str, ...]:
+    """NUL-terminated printable strings of an ELF's read-only data sections."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        blobs = [s.data() for s in elf.iter_sections()
+                 if s.name in (".rodata", ".data.rel.ro") and s.header.sh_type != "SHT_NOBITS"]
+    except (ELFError, ValueError, OSError):
+        return ()
+    out: list[str] = []
+    for blob in blobs:
+        out.extend(m.group(1).decode("ascii") for m in
+                   re.finditer(rb"([\x20-\x7e]{4,})\x00", blob))
+    return tuple(out)
+
+
+def libxl_strings(arts: list[Artifact]) -> tuple[str, ...] | None:
+    found = libxenlight(arts)
+    if found is None:
+        return None
+    data = found[0].read(found[1])
+    return rodata_strings(data) if data else None
+
+
+def closure(subject: Subject) -> list[Artifact]:
+    assert subject.artifact is not None
+    return ps.PackageSet.of(subject.run).closure(subject.artifact)
+
+
+def _toolstack(subject: Subject) -> bool:
+    art = subject.artifact
+    return art is not None and art.package is not None and bool(ps.real_binaries(art, "xl"))
+
+
+def _strings(subject: Subject) -> tuple[str, ...] | None:
+    return libxl_strings(closure(subject))
+
+
+@fact("xen.ships_xl", _P)
+def xen_ships_xl(subject: Subject) -> bool | None:
+    """Whether the package ships the xl toolstack as a real binary (a wrapper symlink, like
+    Debian's /usr/sbin/xl in xen-utils-common, does not count)."""
+    art = subject.artifact
+    return bool(ps.real_binaries(art, "xl")) if art is not None and art.package else None
+
+
+def xen_device_model_path(subject: Subject) -> str | None:
+    """The qemu-xen path libxl execs (QEMU_XEN_PATH): read from the .rodata of the
+    libxenlight in the toolstack's closure, else the upstream default
+    /usr/lib/xen/bin/qemu-system-i386."""
+    if not _toolstack(subject):
+        return None
+    strings = _strings(subject)
+    if strings:
+        for s in strings:
+            if s.startswith("/") and s.endswith("qemu-system-i386") and " " not in s:
+                return s
+        if "qemu-system-i386" in strings:
+            return "qemu-system-i386"  # --with-system-qemu=yes: looked up in $PATH
+    return DEFAULT_QEMU
+
+
+fact("xen.device_model_path", _P)(xen_device_model_path)
+
+
+def _bindir(subject: Subject) -> str:
+    strings = _strings(subject) or ()
+    for s in strings:
+        if s.endswith("/libxl-save-helper"):
+            return s.rsplit("/", 1)[0]
+    for s in strings:
+        if re.fullmatch(r"/usr/lib(?:64|exec)?/xen[-\d.]*/bin", s):
+            return s
+    return DEFAULT_BINDIR
+
+
+def shipped_in(arts: list[Artifact], path: str) -> bool:
+    if "/" not in path:  # a bare name is found on $PATH: any bin dir will do
+        return any(ps.ships(arts, d + path) for d in ps.BIN_DIRS)
+    return ps.ships(arts, path)
+
+
+@fact("xen.device_model_shipped", _P)
+def xen_device_model_shipped(subject: Subject) -> bool | None:
+    """Whether the device-model path libxl uses is shipped by the toolstack package or a
+    package its Depends/Recommends reach within the run."""
+    path = xen_device_model_path(subject)
+    if path is None:
+        return None
+    return shipped_in(closure(subject), path)
+
+
+def xen_save_helper_path(subject: Subject) -> str | None:
+    """Where libxl runs libxl-save-helper (its private bin dir, from libxenlight's strings)."""
+    if not _toolstack(subject):
+        return None
+    return f"{_bindir(subject)}/libxl-save-helper"
+
+
+fact("xen.save_helper_path", _P)(xen_save_helper_path)
+
+
+@fact("xen.save_helper_shipped", _P)
+def xen_save_helper_shipped(subject: Subject) -> bool | None:
+    """Whether libxl-save-helper (needed for save, restore and migration) is shipped where
+    libxl runs it, by the toolstack or its closure."""
+    path = xen_save_helper_path(subject)
+    return None if path is None else shipped_in(closure(subject), path)
+
+
+def _minor(text: str) -> tuple[int, int] | None:
+    m = re.match(r"(?:\d+:)?(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def xen_version(subject: Subject) -> str | None:
+    """The Xen release (major.minor) of the toolstack: libxenlight's soname, else
+    `/usr/lib/xen-X.Y`, else the toolstack package's version."""
+    if not _toolstack(subject):
+        return None
+    arts = closure(subject)
+    found = libxenlight(arts)
+    if found:
+        m = re.search(r"libxenlight\.so\.(\d+\.\d+)", found[1])
+        if m:
+            return m.group(1)
+    for _art, path in ps.files_of(arts):
+        m = re.match(r"/usr/lib(?:64)?/xen-(\d+\.\d+)/", path)
+        if m:
+            return m.group(1)
+    assert subject.artifact is not None and subject.artifact.package is not None
+    mm = _minor(subject.artifact.package.version)
+    return f"{mm[0]}.{mm[1]}" if mm else None
+
+
+fact("xen.version", _P)(xen_version)
+
+
+def xen_version_code(subject: Subject) -> int | None:
+    """The Xen release as a number, major*100+minor (4.17 -> 417), for version gates."""
+    v = xen_version(subject)
+    mm = _minor(v) if v else None
+    return mm[0] * 100 + mm[1] if mm else None
+
+
+fact("xen.version_code", _P)(xen_version_code)
+
+
+def xen_qemu_dm_path(subject: Subject) -> str | None:
+    """Where libxl runs qemu-xen-traditional (`<private bindir>/qemu-dm`)."""
+    if not _toolstack(subject):
+        return None
+    return f"{_bindir(subject)}/qemu-dm"
+
+
+fact("xen.qemu_dm_path", _P)(xen_qemu_dm_path)
+
+
+@fact("xen.qemu_traditional_built", _P)
+def xen_qemu_traditional_built(subject: Subject) -> bool | None:
+    """Whether this Xen builds qemu-xen-traditional: on by default before 4.16, off (opt-in)
+    from 4.16, removed in 4.21. A qemu-dm shipped anywhere in the closure also counts."""
+    code = xen_version_code(subject)
+    if code is None:
+        return None
+    if any(p.endswith("/qemu-dm") for _a, p in ps.files_of(closure(subject))):
+        return code < 421
+    return code < 416
+
+
+@fact("xen.qemu_dm_shipped", _P)
+def xen_qemu_dm_shipped(subject: Subject) -> bool | None:
+    """Whether qemu-dm is shipped where libxl runs it."""
+    path = xen_qemu_dm_path(subject)
+    return None if path is None else shipped_in(closure(subject), path)
+
+
+def _xl_conf(subject: Subject) -> dict[str, str] | None:
+    for art in closure(subject):
+        if XL_CONF in art.entries:
+            data = art.read(XL_CONF)
+            text = data.decode("utf-8", "replace") if data else ""
+            out = {}
+            for line in text.splitlines():
+                m = re.match(r"\s*([\w.]+)\s*=\s*(.*?)\s*(?:#.*)?$", line)
+                if m and not line.lstrip().startswith("#"):
+                    out[m.group(1)] = m.group(2).strip("\"'")
+            return out
+    return {}
+
+
+@fact("xen.run_hotplug_scripts", _P)
+def xen_run_hotplug_scripts(subject: Subject) -> int | None:
+    """xl.conf `run_hotplug_scripts` (1, the default since Xen 4.2, when unset): whether xl
+    runs the vif/block scripts itself or leaves them to udev rules."""
+    if not _toolstack(subject):
+        return None
+    conf = _xl_conf(subject) or {}
+    raw = conf.get("run_hotplug_scripts", "1")
+    return 0 if raw.strip().lower() in ("0", "false", "no") else 1
+
+
+@fact("xen.default_bridge", _P)
+def xen_default_bridge(subject: Subject) -> str | None:
+    """xl.conf `vif.default.bridge` (xenbr0 when unset)."""
+    if not _toolstack(subject):
+        return None
+    return (_xl_conf(subject) or {}).get("vif.default.bridge", "xenbr0")
+
+
+@fact("xen.backend_rules_shipped", _P)
+def xen_backend_rules_shipped(subject: Subject) -> bool | None:
+    """Whether the toolstack's closure ships udev rules for the xen-backend subsystem
+    (xen-backend.rules), which ran hotplug scripts before Xen 4.6."""
+    if not _toolstack(subject):
+        return None
+    return any(p.startswith(_UDEV_DIRS) and "xen" in p.rsplit("/", 1)[-1]
+               for _a, p in ps.files_of(closure(subject)))
+
+
+@fact("xen.hotplug_scripts_missing", _P)
+def xen_hotplug_scripts_missing(subject: Subject) -> str | None:
+    """Hotplug scripts xl needs that the toolstack's closure lacks or ships without the
+    execute bit: /etc/xen/scripts/vif-bridge and block ("" when both are there)."""
+    if not _toolstack(subject):
+        return None
+    arts = closure(subject)
+    missing = []
+    for name in ("vif-bridge", "block"):
+        path = f"/etc/xen/scripts/{name}"
+        entries = [a.entries[path] for a in arts if path in a.entries]
+        if not entries:
+            missing.append(f"{path} (not shipped)")
+        elif not any(e.executable or e.type is EntryType.SYMLINK for e in entries):
+            missing.append(f"{path} (not executable)")
+    return ", ".join(missing)
+
+
+@fact("xen.ships_xenpm", _P)
+def xen_ships_xenpm(subject: Subject) -> bool | None:
+    """Whether the toolstack's closure ships xenpm (the power-management tool, x86)."""
+    if not _toolstack(subject):
+        return None
+    return any(p.rsplit("/", 1)[-1] == "xenpm" for _a, p in ps.files_of(closure(subject)))
+
+
+_DAEMON_SCRIPTS = ("xencommons", "xen", "xenstored")
+
+
+def _sysv_status(arts: list[Artifact]) -> tuple[bool, list[str]]:
+    notes = []
+    enabled = set().union(*(sc.enabled_names(a) for a in arts))
+    for art in arts:
+        for path in sc.init_scripts(art):
+            name = path.rsplit("/", 1)[-1]
+            data = art.read(path)
+            header = sc.lsb_header(data.decode("utf-8", "replace") if data else "")
+            provides = set(header.get("Provides", "").split())
+            if name not in _DAEMON_SCRIPTS and not provides & {"xenstored", "xencommons"}:
+                continue
+            if not header.get("Default-Start", "").strip():
+                notes.append(f"{path} has no LSB Default-Start")
+            elif name not in enabled:
+                notes.append(f"{path} is not registered by update-rc.d/chkconfig in any "
+                             "post-install script")
+            else:
+                return True, []
+    return False, notes
+
+
+def _systemd_status(subject: Subject, arts: list[Artifact]) -> tuple[bool, list[str]]:
+    units: dict[str, tuple[Artifact, str]] = {}
+    for art in arts:
+        for path in sc.units(art):
+            units.setdefault(path.rsplit("/", 1)[-1], (art, path))
+    wanted = ["xencommons.service"] if "xencommons.service" in units else \
+        ["xenstored.service", "xenconsoled.service"]
+    if not any(w in units for w in wanted):
+        return False, []
+    enabled = set().union(*(sc.enabled_names(a) for a in arts))
+    for art in subject.run.packages:  # preset files usually come from the distribution
+        for path in art.files:
+            if path.startswith(sc.PRESET_DIRS):
+                data = art.read(path)
+                enabled |= sc.preset_enables(data.decode("utf-8", "replace") if data else "")
+    notes = []
+    for w in wanted:
+        if w not in units:
+            notes.append(f"{w} is not shipped")
+            continue
+        art, path = units[w]
+        data = art.read(path)
+        inst = sc.unit_install(data.decode("utf-8", "replace") if data else "")
+        if not (inst.get("WantedBy") or inst.get("RequiredBy")):
+            notes.append(f"{path} has no [Install] WantedBy=")
+        elif not ({w, w.removesuffix(".service"), "*"} & enabled):
+            notes.append(f"{w} is not enabled by a post-install script or a preset")
+    return not notes, notes
+
+
+@fact("xen.xencommons_problem", _P)
+def xen_xencommons_problem(subject: Subject) -> str | None:
+    """Why xenstored/xenconsoled would not start at boot with this toolstack ("" when
+    they would): a sysv xencommons-like script with Default-Start registered by
+    update-rc.d/chkconfig, or systemd units with [Install] enabled by a script or a preset."""
+    if not _toolstack(subject):
+        return None
+    arts = closure(subject)
+    ok, sysv_notes = _sysv_status(arts)
+    if ok:
+        return ""
+    ok, unit_notes = _systemd_status(subject, arts)
+    if ok:
+        return ""
+    notes = sysv_notes + unit_notes
+    return "; ".join(notes) or "no xencommons init script and no xenstored/xenconsoled units"
