@@ -67,7 +67,7 @@ def read_root_tree(root: Path, display: str, ctx: ReadContext) -> Artifact:
                 else:
                     inodes[key] = inner
             art.entries[inner] = Entry(inner, etype, st.st_mode & 0o7777, st.st_size, link)
-            if etype is EntryType.FILE:
+            if etype in (EntryType.FILE, EntryType.HARDLINK):
                 disk[inner] = full
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
@@ -75,7 +75,7 @@ def read_root_tree(root: Path, display: str, ctx: ReadContext) -> Artifact:
 
     art._loader = load
     for inner, full in disk.items():
-        if is_nested_candidate(inner):
+        if art.entries[inner].type is EntryType.FILE and is_nested_candidate(inner):
             child = read_source(Source(f"{display}!{inner}", path=full), ctx.child(),
                                 required=False)
             if child is not None:
