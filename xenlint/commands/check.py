@@ -1,0 +1,56 @@
+"""`xenlint check PATH...` (or plain `xenlint PATH...`): lint inputs as one package set."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from xenlint.cli import main
+from xenlint.commands.options import check_options, options_from
+from xenlint.finding import Report
+from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
+from xenlint.remedies import render_remedies
+from xenlint.reporters import formats, render
+
+
+def _emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
+    render(fmt, report, out, color=color)
+    if remedies:
+        # remedies follow a text report; beside a machine format they go to stderr
+        render_remedies(report, out if fmt == "text" else sys.stderr)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(formats()), default="text",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to FILE instead of standard output.")
+@click.option("--remedies", is_flag=True, default=False,
+              help="After the report, print the fixes grouped by rule, ready to paste.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@check_options
+def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
+              color: bool | None, **kwargs: Any) -> None:
+    """Check PATH... (packages, kernels, initramfs images, root trees) against the rules."""
+    options = options_from(kwargs)
+    try:
+        report = lint_paths(list(paths), options)
+        fail_on = effective_fail_on(options)
+    except LintError as exc:
+        click.echo(f"xenlint: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if output is not None:
+        try:
+            with output.open("w", encoding="utf-8") as out:
+                _emit(report, fmt, out, bool(color), remedies)
+        except OSError as exc:
+            click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
+            sys.exit(EXIT_ERROR)
+    else:
+        use_color = sys.stdout.isatty() if color is None else color
+        _emit(report, fmt, sys.stdout, use_color, remedies)
+    sys.exit(exit_status(report, fail_on))

@@ -1,0 +1,68 @@
+"""Options shared by `check` and `audit`, and their translation into LintOptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xenlint.cli import limit_options, limits_from
+from xenlint.config import PROFILES
+from xenlint.finding import Severity
+from xenlint.lint import LintOptions
+
+FORMATS = ("text", "json", "sarif", "junit")
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`--profile dom0,domu` and `--profile dom0 --profile domu` mean the same."""
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a lint run; `options_from(kwargs)` turns them into LintOptions."""
+    decorators: list[Callable[[Callable[..., Any]], Any]] = [
+        click.option("--profile", "profiles", multiple=True, metavar="PROFILE",
+                     help=f"Profile(s) to check: {', '.join(PROFILES)} (repeat or separate "
+                          "with commas). Default: the configuration's, else all."),
+        click.option("--fail-on", type=click.Choice([s.value for s in Severity]),
+                     default=None, help="Lowest severity that makes the exit status 1 "
+                                        "(default: the configuration's, else error)."),
+        click.option("--select", multiple=True, metavar="RULE",
+                     help="Check only these rules (ids or globs; repeat or use commas)."),
+        click.option("--ignore", multiple=True, metavar="RULE",
+                     help="Do not check these rules (ids or globs)."),
+        click.option("--overrides", "overrides_file", type=click.Path(path_type=Path),
+                     default=None, help="Overrides file ([[overrides]] tables)."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path),
+                     default=None, help="Configuration file (xenlint.toml or pyproject.toml)."),
+        click.option("--rules-dir", "rule_dirs", multiple=True,
+                     type=click.Path(path_type=Path), help="Extra rule directory."),
+        click.option("--show-unknown", is_flag=True, default=False,
+                     help="List rules that could neither pass nor fail, and the facts missing."),
+        limit_options,
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def options_from(kwargs: dict[str, Any]) -> LintOptions:
+    """Pop the check_options values out of `kwargs` and build LintOptions."""
+    limits = limits_from(kwargs)
+    profiles = _split(kwargs.pop("profiles", ()))
+    bad = [p for p in profiles if p not in PROFILES]
+    if bad:
+        raise click.BadParameter(f"unknown profile(s) {', '.join(bad)} "
+                                 f"(known: {', '.join(PROFILES)})", param_hint="--profile")
+    fail_on = kwargs.pop("fail_on", None)
+    return LintOptions(
+        profiles=profiles, select=_split(kwargs.pop("select", ())),
+        ignore=_split(kwargs.pop("ignore", ())),
+        fail_on=Severity(fail_on) if fail_on else None,
+        overrides_file=kwargs.pop("overrides_file", None),
+        config_path=kwargs.pop("config_path", None),
+        extra_rule_dirs=tuple(kwargs.pop("rule_dirs", ())),
+        show_unknown=bool(kwargs.pop("show_unknown", False)), limits=limits)

@@ -1,0 +1,150 @@
+"""The Lint API used by `check` and `audit`: options in, a Report out (contracts §5)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xenlint.facts  # noqa: F401  (facts register the member contents readers must keep)
+from xenlint import overrides as ovr
+from xenlint.artifact import Artifact
+from xenlint.config import PROFILES, Config, ConfigError, load_config
+from xenlint.engine import build_subjects, evaluate
+from xenlint.finding import ReadError, Report, Severity
+from xenlint.limits import Limits
+from xenlint.readers import read_path
+from xenlint.rulebook import Rule, default_rule_dirs, load_rulebook
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class LintError(Exception):
+    """A usage problem: bad configuration, a broken rule file, an override without reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class LintOptions:
+    profiles: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    # None: the configuration's fail-on, else error
+    fail_on: Severity | None = None
+    overrides_file: Path | None = None
+    config_path: Path | None = None
+    extra_rule_dirs: tuple[Path, ...] = ()
+    show_unknown: bool = False
+    limits: Limits = field(default_factory=Limits)
+    # False: ignore xenlint.toml/pyproject.toml found from the current directory (tests)
+    search_config: bool = True
+
+
+def config_for(options: LintOptions) -> Config:
+    try:
+        return load_config(options.config_path, search=options.search_config)
+    except ConfigError as exc:
+        raise LintError(str(exc)) from None
+
+
+def effective_fail_on(options: LintOptions, config: Config | None = None) -> Severity:
+    if options.fail_on is not None:
+        return options.fail_on
+    return (config or config_for(options)).fail_on or Severity.ERROR
+
+
+def _pick(book: Iterable[Rule], select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
+    rules = list(book)
+    ids = [r.id for r in rules]
+    for pattern in (*select, *ignore):
+        if not fnmatch.filter(ids, pattern):
+            raise LintError(f"no rule matches {pattern!r} (see `xenlint rules`)")
+    if select:
+        rules = [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in select)]
+    return [r for r in rules if not any(fnmatch.fnmatchcase(r.id, p) for p in ignore)]
+
+
+def all_rules(options: LintOptions, config: Config) -> list[Rule]:
+    """The shipped rules plus those of extra rule directories; a broken one is a LintError."""
+    dirs = [*default_rule_dirs(), *config.rule_dirs, *options.extra_rule_dirs]
+    book = load_rulebook(dirs, config.params)
+    if book.errors:
+        raise LintError("\n".join(str(e) for e in book.errors))
+    return list(book)
+
+
+def select_rules(options: LintOptions, config: Config, rules: Sequence[Rule]) -> list[Rule]:
+    """The rules this run checks, after enable/disable and --select/--ignore."""
+    return _pick(rules, options.select or config.enable, (*config.disable, *options.ignore))
+
+
+def profiles_for(options: LintOptions, config: Config) -> tuple[str, ...]:
+    profiles = options.profiles or config.profiles or PROFILES
+    bad = [p for p in profiles if p not in PROFILES]
+    if bad:
+        raise LintError(f"unknown profile(s) {', '.join(bad)} (known: {', '.join(PROFILES)})")
+    return tuple(dict.fromkeys(profiles))
+
+
+def _overrides(options: LintOptions, config: Config, inputs: Sequence[str]) -> \
+        list[ovr.Override]:
+    try:
+        found = ovr.parse(config.overrides, str(config.path or "configuration"))
+        if options.overrides_file is not None:
+            found += ovr.load_file(options.overrides_file)
+        for path in ovr.beside(inputs):
+            found += ovr.load_file(path)
+    except ovr.OverrideError as exc:
+        raise LintError(str(exc)) from None
+    return found
+
+
+def lint_paths(paths: Sequence[str | Path], options: LintOptions) -> Report:
+    """Read every path (all of them form one package set) and check it."""
+    config = config_for(options)
+    known = all_rules(options, config)  # fail on a broken rule before reading anything
+    rules = select_rules(options, config, known)
+    artifacts = [a for p in paths for a in read_path(p, options.limits)]
+    return _lint(artifacts, options, config, (known, rules), [str(p) for p in paths])
+
+
+def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions) -> Report:
+    """Check artifacts that were already read."""
+    config = config_for(options)
+    known = all_rules(options, config)
+    return _lint(list(artifacts), options, config, (known, select_rules(options, config, known)),
+                 [a.path for a in artifacts])
+
+
+def _lint(artifacts: list[Artifact], options: LintOptions, config: Config,
+          book: tuple[list[Rule], list[Rule]], inputs: Sequence[str]) -> Report:
+    known, rules = book
+    profiles = profiles_for(options, config)
+    found_overrides = _overrides(options, config, inputs)
+    ran = [r for r in rules if set(r.profiles) & set(profiles)]
+    label = inputs[0] if len(inputs) == 1 else ""
+    findings, unknowns = evaluate(ran, build_subjects(artifacts, label), profiles)
+    findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
+                                 [r.id for r in known])
+    report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),
+                    rules=[r.info() for r in ran])
+    report.findings = sorted(findings, key=lambda f: (
+        f.artifact, f.location or "", f.rule, f.profile, f.message)) + unused
+    if unused:
+        report.rules.append(ovr.UNUSED_OVERRIDE)
+    report.unknowns = unknowns if options.show_unknown else []
+    report.errors = [ReadError(path, msg) for a in artifacts for path, msg in _errors(a)]
+    return report
+
+
+def _errors(art: Artifact) -> list[tuple[str, str]]:
+    return [(a.path, a.error) for a in art.walk() if a.error]
+
+
+def exit_status(report: Report, fail_on: Severity = Severity.ERROR) -> int:
+    """0 clean, 1 findings at or above `fail_on`, 2 when some input could not be read."""
+    if report.errors:
+        return EXIT_ERROR
+    if any(not f.suppressed and f.severity.rank >= fail_on.rank for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
