@@ -1,0 +1,243 @@
+"""Kernel images: x86 bzImage, arm64 Image (plain, gzip'd, EFI zboot) and vmlinux ELF.
+
+The bzImage boot-protocol header gives the version string and where the compressed
+payload lies; the payload is decompressed as a stream and fed to `KernelScan`, which
+stops once the ELF notes, the banner and any IKCONFIG have gone by.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.limits import ArtifactError
+from xenlint.readers import ReadContext, Source, reader
+from xenlint.readers.archive import SliceReader, decompress, sniff_compression
+from xenlint.readers.blocks import file_blocks
+from xenlint.readers.compressed import inner_format
+from xenlint.readers.kconfig import parse_config
+from xenlint.readers.kscan import KernelScan, is_elf
+
+NESTED = (
+    "/boot/vmlinuz*", "/boot/vmlinux*", "/boot/bzImage*", "/boot/Image*", "/boot/kernel-*",
+    "/usr/lib/modules/*/vmlinuz", "/lib/modules/*/vmlinuz", "*/debian-installer/*/linux",
+    "/install*/vmlinuz", "/isolinux/vmlinuz*", "/casper/vmlinuz*", "/live/vmlinuz*",
+    "/images/pxeboot/vmlinuz*", "*/loader/linux",
+)
+HDRS = b"HdrS"
+ARM64_MAGIC = b"ARM\x64"
+ZBOOT_MAGIC = b"zimg"
+SECTOR = 512
+ZBOOT_TYPES = {"gzip": "gzip", "lzma": "lzma", "xz": "xz", "lz4": "lz4", "lzo": "lzo",
+               "zstd": "zstd", "bzip2": "bzip2"}
+
+
+def _u(data: bytes, off: int, size: int) -> int:
+    if off + size > len(data):
+        raise ArtifactError(f"is truncated inside its header (needs byte {off + size})")
+    return int.from_bytes(data[off:off + size], "little")
+
+
+def is_bzimage(head: bytes) -> bool:
+    return len(head) >= 0x210 and head[0x202:0x206] == HDRS
+
+
+def is_arm64_image(head: bytes) -> bool:
+    return len(head) >= 0x40 and head[0x38:0x3C] == ARM64_MAGIC
+
+
+def is_zboot(head: bytes) -> bool:
+    return head[:2] == b"MZ" and head[4:8] == ZBOOT_MAGIC
+
+
+def is_kernel_elf(head: bytes) -> bool:
+    """An ELF executable whose first PT_LOAD sits in a kernel's upper-half address space."""
+    if not is_elf(head) or len(head) < 0x34:
+        return False
+    cls, data = head[4], head[5]
+    if cls not in (1, 2) or data not in (1, 2):
+        return False
+    end = "<" if data == 1 else ">"
+    try:
+        if cls == 2:
+            e_type, = struct.unpack_from(end + "H", head, 16)
+            phoff, = struct.unpack_from(end + "Q", head, 32)
+            phentsize, phnum = struct.unpack_from(end + "HH", head, 54)
+        else:
+            e_type, = struct.unpack_from(end + "H", head, 16)
+            phoff, = struct.unpack_from(end + "I", head, 28)
+            phentsize, phnum = struct.unpack_from(end + "HH", head, 42)
+        if e_type not in (2, 3):
+            return False
+        for i in range(min(phnum, 64)):
+            off = phoff + i * phentsize
+            p_type, = struct.unpack_from(end + "I", head, off)
+            if p_type != 1:
+                continue
+            if cls == 2:
+                vaddr, = struct.unpack_from(end + "Q", head, off + 16)
+                return bool(vaddr >= 0xFFFF000000000000)
+            vaddr, = struct.unpack_from(end + "I", head, off + 8)
+            return bool(vaddr >= 0xC0000000)
+    except struct.error:
+        return False
+    return False
+
+
+def _finish(art: Artifact, scan: KernelScan, kernel: dict[str, Any]) -> Artifact:
+    facts = scan.facts()
+    for key, value in facts.items():
+        if value is not None and kernel.get(key) is None:
+            kernel[key] = value
+    kernel.setdefault("release", None)
+    kernel.setdefault("xen_notes", {})
+    art.kernel = kernel
+    if scan.ikconfig is not None:
+        art.config = parse_config(scan.ikconfig)
+    return art
+
+
+def _scan(blocks: Iterator[bytes], elf: bool) -> KernelScan:
+    scan = KernelScan(elf=elf)
+    scan.run(blocks)
+    return scan
+
+
+def _payload_blocks(source: Source, ctx: ReadContext, start: int, length: int,
+                    label: str) -> Iterator[bytes]:
+    with source.open() as f:
+        yield from decompress(SliceReader(f, start, length), ctx, label)
+
+
+def _bzimage_header(head: bytes, size: int) -> dict[str, Any]:
+    setup_sects = _u(head, 0x1F1, 1) or 4
+    version = _u(head, 0x206, 2)
+    hdr: dict[str, Any] = {
+        "boot_protocol": f"{version >> 8}.{version & 0xFF}", "setup_sects": setup_sects,
+    }
+    ptr = _u(head, 0x20E, 2)
+    setup_end = (setup_sects + 1) * SECTOR
+    if ptr and ptr + 0x200 < min(setup_end, len(head)):
+        raw = head[ptr + 0x200: min(setup_end, len(head), ptr + 0x200 + 512)]
+        text = raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+        hdr["version_string"] = text
+        hdr["release"] = text.split()[0] if text else None
+    if version >= 0x20C:
+        hdr["arch"] = "x86_64" if _u(head, 0x236, 2) & 1 else "x86"
+    if version >= 0x208:
+        off, length = _u(head, 0x248, 4), _u(head, 0x24C, 4)
+        start = setup_end + off
+        if start + length > size or length == 0:
+            raise ArtifactError(f"has a bzImage payload (offset {off}, length {length}) "
+                                "outside the file")
+        hdr["payload_offset"], hdr["payload_length"] = off, length
+        hdr["_start"] = start
+    return hdr
+
+
+@reader("bzimage", sniff=lambda head, source: is_bzimage(head), priority=20, nested=NESTED)
+def read_bzimage(source: Source, ctx: ReadContext) -> Artifact:
+    size = source.size
+    with source.open() as f:
+        head = f.read(0x8000)
+    hdr = _bzimage_header(head, size)
+    kernel: dict[str, Any] = {"format": "bzImage", "compression": None, **hdr}
+    start = kernel.pop("_start", None)
+    art = Artifact(source.display, Kind.KERNEL_IMAGE)
+    if start is None:
+        art.kernel = kernel
+        art.error = f"uses boot protocol {hdr['boot_protocol']}, too old to locate the payload"
+        return art
+    with source.open() as f:
+        f.seek(start)
+        magic = f.read(16)
+    comp = sniff_compression(magic)
+    if comp is None and is_elf(magic):
+        comp = "none"
+    if comp is None:
+        raise ArtifactError(f"has a bzImage payload in an unknown compression "
+                            f"(magic {magic[:4].hex()})")
+    kernel["compression"] = comp
+    blocks = _payload_blocks(source, ctx, start, kernel["payload_length"], "kernel payload")
+    return _finish(art, _scan(blocks, elf=True), kernel)
+
+
+@reader("vmlinux", sniff=lambda head, source: is_kernel_elf(head), priority=20, nested=NESTED)
+def read_vmlinux(source: Source, ctx: ReadContext) -> Artifact:
+    art = Artifact(source.display, Kind.KERNEL_IMAGE)
+
+    def blocks() -> Iterator[bytes]:
+        with source.open() as f:
+            yield from file_blocks(f, 0)
+
+    return _finish(art, _scan(blocks(), elf=True), {"format": "elf", "compression": "none"})
+
+
+def _arm64_kernel(head: bytes) -> dict[str, Any]:
+    flags = _u(head, 24, 8)
+    return {"format": "arm64-image", "arch": "arm64", "text_offset": _u(head, 8, 8),
+            "image_size": _u(head, 16, 8), "endian": "big" if flags & 1 else "little"}
+
+
+@reader("arm64-image", sniff=lambda head, source: is_arm64_image(head), priority=20,
+        nested=NESTED)
+def read_arm64(source: Source, ctx: ReadContext) -> Artifact:
+    kernel = {**_arm64_kernel(source.head(64)), "compression": "none"}
+
+    def blocks() -> Iterator[bytes]:
+        with source.open() as f:
+            yield from file_blocks(f, 0)
+
+    return _finish(Artifact(source.display, Kind.KERNEL_IMAGE), _scan(blocks(), elf=False),
+                   kernel)
+
+
+@reader("efi-zboot", sniff=lambda head, source: is_zboot(head), priority=20, nested=NESTED)
+def read_zboot(source: Source, ctx: ReadContext) -> Artifact:
+    size = source.size
+    head = source.head(64)
+    off, length = _u(head, 8, 4), _u(head, 12, 4)
+    ctype = head[24:56].split(b"\0", 1)[0].decode("ascii", "replace")
+    if off + length > size or length == 0:
+        raise ArtifactError(f"has an EFI zboot payload (offset {off}, length {length}) "
+                            "outside the file")
+    with source.open() as f:
+        f.seek(off)
+        magic = f.read(16)
+    comp = ZBOOT_TYPES.get(ctype) or sniff_compression(magic) or "none"
+    inner = bytearray()
+    for block in _payload_blocks(source, ctx, off, length, "zboot payload"):
+        inner += block
+        if len(inner) >= 64:
+            break
+    kernel: dict[str, Any] = {"format": "arm64-image", "container": "efi-zboot",
+                              "compression": comp, "arch": None}
+    if is_arm64_image(bytes(inner)):
+        kernel.update(_arm64_kernel(bytes(inner)))
+        kernel["container"] = "efi-zboot"
+    blocks = _payload_blocks(source, ctx, off, length, "zboot payload")
+    return _finish(Artifact(source.display, Kind.KERNEL_IMAGE), _scan(blocks, elf=False),
+                   kernel)
+
+
+def _decompressed(source: Source, ctx: ReadContext) -> Iterator[bytes]:
+    with source.open() as f:
+        yield from decompress(f, ctx, "kernel")
+
+
+@inner_format(is_kernel_elf, "vmlinux")
+def _read_compressed_elf(source: Source, ctx: ReadContext, compression: str) -> Artifact:
+    return _finish(Artifact(source.display, Kind.KERNEL_IMAGE),
+                   _scan(_decompressed(source, ctx), elf=True),
+                   {"format": "elf", "compression": compression})
+
+
+@inner_format(is_arm64_image, "arm64-image")
+def _read_compressed_arm64(source: Source, ctx: ReadContext, compression: str) -> Artifact:
+    from xenlint.readers.compressed import peek
+
+    kernel = {**_arm64_kernel(peek(source, ctx, 64)), "compression": compression}
+    return _finish(Artifact(source.display, Kind.KERNEL_IMAGE),
+                   _scan(_decompressed(source, ctx), elf=False), kernel)
