@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import Any, Literal
+from typing import IO, Any, Literal, cast
 
 from elftools.common.exceptions import ELFError  # type: ignore[import-untyped]
 from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
@@ -81,7 +81,7 @@ class SparseFile(io.RawIOBase):
 
 def _elf(regions: dict[int, bytes], size: int) -> Any:
     try:
-        return ELFFile(SparseFile(regions, size))
+        return ELFFile(cast("IO[bytes]", SparseFile(regions, size)))
     except (ELFError, struct.error, ValueError, KeyError) as exc:
         raise ArtifactError(f"has a corrupt ELF header ({exc})") from None
     except Exception as exc:  # construct raises its own error types on short data
