@@ -156,11 +156,36 @@ def read_source(source: Source, ctx: ReadContext, *, required: bool = True) -> A
         return Artifact(source.display, Kind.FILE, error="is not a format xenlint reads")
     try:
         art = spec.read(source, ctx)
+        derive_children(art, ctx)
     except Exception as exc:
         if os.environ.get("XENLINT_DEBUG"):
             raise
         return Artifact(source.display, Kind.FILE, error=describe_exception(exc))
     return art
+
+
+Deriver = Callable[[Artifact, ReadContext], None]
+_DERIVERS: list[Deriver] = []
+
+
+def deriver(fn: Deriver) -> Deriver:
+    """Register a hook that adds children derived from a read artifact's entries
+    (e.g. the module trees of a kernel package), after its reader is done."""
+    _DERIVERS.append(fn)
+    return fn
+
+
+def derive_children(art: Artifact, ctx: ReadContext) -> None:
+    if art.error is not None:
+        return
+    for fn in _DERIVERS:
+        try:
+            fn(art, ctx)
+        except Exception as exc:
+            if os.environ.get("XENLINT_DEBUG"):
+                raise
+            art.children.append(Artifact(f"{art.path}!{fn.__name__}", Kind.FILE,
+                                         error=describe_exception(exc)))
 
 
 def read_member(
@@ -193,7 +218,10 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
         from xenlint.readers.directory import is_root_tree, read_root_tree
 
         if is_root_tree(p):
-            return [read_root_tree(p, display, ReadContext.top(limits, display))]
+            ctx = ReadContext.top(limits, display)
+            tree = read_root_tree(p, display, ctx)
+            derive_children(tree, ctx)
+            return [tree]
         return list(_read_collection(p, limits))
     return [read_source(Source(display, path=p), ReadContext.top(limits, display)) or
             Artifact(display, Kind.FILE, error="is not a format xenlint reads")]
