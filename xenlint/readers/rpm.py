@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -12,7 +13,13 @@ from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
 from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import MemberStream, SliceReader, hardlink_sets, take_wanted
+from xenlint.readers.archive import (
+    MemberStream,
+    SliceReader,
+    hardlink_sets,
+    sniff_compression,
+    take_wanted,
+)
 
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 HEADER_MAGIC = b"\x8e\xad\xe8"
@@ -23,6 +30,7 @@ _INTRO = struct.Struct("!3sB4sii")
 _LESS, _GREATER, _EQUAL = 0x02, 0x04, 0x08
 _RPMLIB = 1 << 24
 _CONFIG = 1  # RPMFILE_CONFIG
+_SHA256 = 8  # PGPHASHALGO_SHA256, the payload digest rpm >= 4.14 writes
 # header fields kept as text: (name in Package.fields, rpmfile's tag name)
 _FIELDS = (("summary", "summary"), ("description", "description"), ("license", "copyright"),
            ("group", "group"), ("url", "url"), ("sourcerpm", "sourcerpm"),
@@ -196,6 +204,39 @@ def _entries(h: Mapping[str, Any], art: Artifact, ctx: ReadContext) -> None:
             art.package.conffiles.append(path)
 
 
+def _check_payload(f: BinaryIO, h: Mapping[str, Any], art: Artifact, start: int, size: int,
+                   ctx: ReadContext) -> None:
+    """Vet the payload without decompressing it (file-list facts never need its bytes).
+
+    The header's sizes must fit the limits (a bomb rpmbuild made says so itself), the
+    payload must start like a compression we know, and its bytes must match the header's
+    SHA-256 payload digest (catches truncation and a payload swapped behind the header).
+    """
+    cap = ctx.limits.max_member_bytes
+    for path, e in art.entries.items():
+        if e.type is EntryType.FILE and e.size > cap:
+            raise LimitExceeded(f"lists {path} at {e.size} bytes (max_member_bytes {cap}); "
+                                "possible decompression bomb")
+    f.seek(start)
+    head = f.read(16)
+    if not head:
+        raise ArtifactError("is truncated: it has no payload after its header")
+    if not head.startswith(b"0707") and sniff_compression(head) is None:
+        declared = art.package.payload_compression if art.package else "?"
+        raise ArtifactError(f"has a payload in a compression xenlint does not know "
+                            f"(header says {declared!r})")
+    digest = _text(h.get("payloaddigest")).lower()
+    algo = _list(h, "payloaddigestalgo")
+    if digest and algo and int(algo[0]) == _SHA256 and len(digest) == 64:
+        f.seek(start)
+        sha = hashlib.sha256()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+        if sha.hexdigest() != digest:
+            raise ArtifactError("has a payload that does not match its header's SHA-256 digest "
+                                "(truncated or altered)")
+
+
 @reader("rpm", sniff=_sniff, priority=10)
 def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
     size = source.size
@@ -208,6 +249,8 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
             raise ArtifactError(f"has a corrupt RPM header ({type(exc).__name__})") from None
     art = Artifact(source.display, Kind.RPM, package=_package(h))
     _entries(h, art, ctx)
+    with source.open() as f:
+        _check_payload(f, h, art, payload_start, size, ctx)
     art.meta["payload_offset"] = payload_start
     art.meta["payload_compression"] = art.package.payload_compression if art.package else None
 
