@@ -1,0 +1,46 @@
+"""`xenlint rules [--format json]`: every rule with its severity, profiles and checklist keys."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from xenlint.cli import main
+from xenlint.lint import EXIT_ERROR, LintError, LintOptions, all_rules, config_for
+from xenlint.rulebook import Rule
+
+
+def loaded_rules(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[Rule]:
+    """The rules a check with this configuration would know; exits 2 on a broken rule."""
+    options = LintOptions(config_path=config_path, extra_rule_dirs=rule_dirs)
+    try:
+        return sorted(all_rules(options, config_for(options)), key=lambda r: r.id)
+    except LintError as exc:
+        click.echo(f"xenlint: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def rule_dict(rule: Rule) -> dict[str, object]:
+    return {"id": rule.id, "severity": rule.severity.value, "profiles": list(rule.profiles),
+            "checklist": list(rule.checklist), "applies-to": rule.applies_to,
+            "summary": rule.summary}
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
+@click.option("--rules-dir", "rule_dirs", multiple=True, type=click.Path(path_type=Path))
+def rules_cmd(fmt: str, config_path: Path | None, rule_dirs: tuple[Path, ...]) -> None:
+    """List the rules: id, severity, profiles, checklist keys and a summary."""
+    rules = loaded_rules(config_path, rule_dirs)
+    if fmt == "json":
+        json.dump([rule_dict(r) for r in rules], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    for r in rules:
+        click.echo(f"{r.severity.letter} {r.id} [{', '.join(r.profiles)}] "
+                   f"({', '.join(r.checklist)}): {r.summary}")
