@@ -8,10 +8,18 @@ from typing import Any
 
 import click
 
-from xenlint.artifact import Artifact
+from xenlint.artifact import Artifact, Package
 from xenlint.cli import EXIT_ERROR, EXIT_OK, limit_options, limits_from, main
 from xenlint.readers import read_path
 from xenlint.view import artifact_to_dict, errors_in
+
+
+def _evr(pkg: Package) -> str:
+    """The version as the package's own tools print it (RPM: [epoch:]version-release)."""
+    if pkg.flavor != "rpm":
+        return pkg.version
+    epoch = f"{pkg.epoch}:" if pkg.epoch not in (None, "", "0") else ""
+    return f"{epoch}{pkg.version}-{pkg.release}" if pkg.release else f"{epoch}{pkg.version}"
 
 
 def _text(art: Artifact, indent: str = "") -> list[str]:
@@ -20,11 +28,16 @@ def _text(art: Artifact, indent: str = "") -> list[str]:
         lines.append(f"{indent}  error: {art.error}")
     pkg = art.package
     if pkg:
-        lines.append(f"{indent}  package: {pkg.name} {pkg.version} {pkg.architecture}")
-        for label in ("depends", "recommends", "suggests", "provides"):
+        lines.append(f"{indent}  package: {pkg.name} {_evr(pkg)} {pkg.architecture}")
+        for label in ("pre_depends", "depends", "recommends", "suggests", "provides",
+                      "conflicts", "breaks", "triggers", "conffiles"):
             vals = getattr(pkg, label)
             if vals:
-                lines.append(f"{indent}  {label}: {', '.join(vals)}")
+                lines.append(f"{indent}  {label.replace('_', '-')}: {', '.join(vals)}")
+        if pkg.scripts:
+            scripts = [f"{n} ({pkg.interpreters[n]})" if n in pkg.interpreters else n
+                       for n in sorted(pkg.scripts)]
+            lines.append(f"{indent}  scripts: {', '.join(scripts)}")
         if pkg.payload_compression:
             lines.append(f"{indent}  payload compression: {pkg.payload_compression}")
     if art.entries:
