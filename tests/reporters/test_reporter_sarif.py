@@ -193,3 +193,13 @@ def test_levels_cover_every_severity() -> None:
     f = sample_report().findings[0]
     results = as_sarif(Report(findings=[replace(f, severity=s) for s in Severity]))
     assert [r["level"] for r in results["runs"][0]["results"]] == ["error", "warning", "note"]
+
+
+def test_undecodable_file_names_keep_their_bytes_in_the_uri() -> None:
+    f = replace(sample_report().findings[1], artifact="images/initrd-caf\udce9.img")
+    out = io.StringIO()
+    render("sarif", Report(findings=[f]), out)
+    out.getvalue().encode("utf-8")
+    [res] = json.loads(out.getvalue())["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "images/initrd-caf%E9.img"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 from reporter_samples import BROKEN, INITRD, KERNEL_DEB, XEN_DEB, sample_report
 
@@ -92,3 +93,15 @@ def test_letters_get_distinct_colours() -> None:
     assert e_code and w_code and e_code.group() != w_code.group()
     assert coloured[1].startswith(w_code.group() + "W:")
     assert INITRD in coloured[1]
+
+
+def test_controls_from_artifacts_cannot_reach_the_terminal() -> None:
+    report = sample_report()
+    report.findings[0] = replace(report.findings[0], message="evil\x1b]0;owned\x07\nsecond line",
+                                 location="/boot/caf\udce9")
+    first = text(report)[0]
+    assert "\x1b" not in first and "\x07" not in first
+    assert "evil\\x1b]0;owned\\x07\\nsecond line" in first
+    # an undecodable byte of a member name is shown as the byte it was
+    assert first.endswith("[/boot/caf\\xe9] (dom0)")
+    assert len(text(report)) == len(text(sample_report()))

@@ -14,7 +14,7 @@ from typing import TextIO
 from xenlint.finding import Report
 
 # modules of this package that are helpers, not formats
-_HELPERS = frozenset({"locations"})
+_HELPERS = frozenset({"locations", "strings"})
 
 
 def formats() -> list[str]:

@@ -17,6 +17,7 @@ from xenlint.reporters.locations import (
     inner_location,
     report_artifacts,
 )
+from xenlint.reporters.strings import safe_tree
 
 SCHEMA_VERSION = 1
 
@@ -60,5 +61,5 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO, *, color: bool = False) -> None:
-    json.dump(report_dict(report), out, indent=2, ensure_ascii=False)
+    json.dump(safe_tree(report_dict(report)), out, indent=2, ensure_ascii=False)
     out.write("\n")

@@ -26,13 +26,14 @@ from xenlint.reporters.locations import (
     inner_location,
     report_artifacts,
 )
+from xenlint.reporters.strings import safe_text
 
 # XML 1.0 cannot carry most control characters, even escaped
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    return _NOT_XML.sub("\ufffd", safe_text(text))
 
 
 def _timestamp() -> str:
@@ -100,7 +101,8 @@ def _suite(report: Report, artifact: str, number: int, hostname: str,
     counts = {"failure": 0, "skipped": 0, "passed": 0, "error": 0}
     unreadable = any(e.artifact == artifact for e in errors) and not mine and not unknown
     for rule in [] if unreadable else _rule_ids(report):
-        case = ET.SubElement(suite, "testcase", classname=_clean(artifact), name=rule, time="0")
+        case = ET.SubElement(suite, "testcase", classname=_clean(artifact), name=_clean(rule),
+                             time="0")
         counts[_outcome(case, [f for f in mine if f.rule == rule],
                         [u for u in unknown if u.rule == rule])] += 1
     for e in errors:

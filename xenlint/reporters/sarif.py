@@ -27,6 +27,7 @@ from xenlint.reporters.locations import (
     inner_location,
     stable_location,
 )
+from xenlint.reporters.strings import safe_text, safe_tree
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "xenlintFinding/v1"
@@ -40,7 +41,8 @@ _URI_SAFE = "/-._~!$&'()*+,;=@"
 
 def fingerprint(f: Finding) -> str:
     key = "\0".join((f.rule, artifact_name(f.artifact), stable_location(f), f.profile))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    # surrogatepass: a name with undecodable bytes still hashes, and always the same way
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def artifact_location(artifact: str, base: Path) -> dict[str, str]:
@@ -49,8 +51,16 @@ def artifact_location(artifact: str, base: Path) -> dict[str, str]:
     try:
         rel = path.relative_to(base)
     except ValueError:
-        return {"uri": path.as_uri()}
-    return {"uri": quote(rel.as_posix(), safe=_URI_SAFE), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + _quote(path.as_posix())}
+    return {"uri": _quote(rel.as_posix()), "uriBaseId": SRCROOT}
+
+
+def _quote(path: str) -> str:
+    try:
+        # undecodable bytes of a file name (surrogateescape) become their own %XX
+        return quote(path, safe=_URI_SAFE, errors="surrogateescape")
+    except UnicodeEncodeError:
+        return quote(safe_text(path), safe=_URI_SAFE)
 
 
 def _rule_name(rule_id: str) -> str:
@@ -183,5 +193,5 @@ def sarif_log(report: Report, base: Path | None = None) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO, *, color: bool = False, base: Path | None = None) -> None:
-    json.dump(sarif_log(report, base), out, indent=2, ensure_ascii=False)
+    json.dump(safe_tree(sarif_log(report, base)), out, indent=2, ensure_ascii=False)
     out.write("\n")

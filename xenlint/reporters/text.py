@@ -3,8 +3,10 @@
 Letters: E/W/I for findings by severity, O for a suppressed (overridden) finding, shown always
 so overrides stay visible in logs, with the reason; U for a rule whose answer is unknown (present
 only when the run asked for unknowns); X for an input that could not be read. The last line
-sums up. Colour uses click.style: plain ANSI codes, and unlike rich no markup parsing of
-messages (a `[` in a path stays a `[`) and no wrapping to the terminal width.
+sums up. Control characters in any field are shown escaped (`\\n`, `\\x1b`): one line per
+entry, and nothing from an artifact can drive the terminal. Colour uses click.style: plain ANSI
+codes, and unlike rich no markup parsing of messages (a `[` in a path stays a `[`) and no
+wrapping to the terminal width.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 
 from xenlint.finding import Finding, Report
 from xenlint.reporters.locations import artifact_file, finding_inner, report_artifacts
+from xenlint.reporters.strings import printable
 
 # letter -> (foreground, bold)
 _STYLE: dict[str, tuple[str, bool]] = {
@@ -37,13 +40,14 @@ def _paint(text: str, letter: str, color: bool) -> str:
 def finding_line(f: Finding, color: bool = False) -> str:
     letter = "O" if f.suppressed else f.severity.letter
     inner = finding_inner(f)
-    line = f"{_paint(letter + ':', letter, color)} {artifact_file(f.artifact)}: " \
-           f"{_paint(f.rule, letter, color)} {f.message}"
+    p = printable
+    line = f"{_paint(letter + ':', letter, color)} {p(artifact_file(f.artifact))}: " \
+           f"{_paint(p(f.rule), letter, color)} {p(f.message)}"
     if inner:
-        line += f" [{inner}]"
-    line += f" ({f.profile})"
+        line += f" [{p(inner)}]"
+    line += f" ({p(f.profile)})"
     if f.suppressed:
-        line += f" overridden: {f.suppression_reason or 'no reason given'}"
+        line += f" overridden: {p(f.suppression_reason or 'no reason given')}"
     return line
 
 
@@ -62,16 +66,20 @@ def summary_line(report: Report) -> str:
 
 def lines(report: Report, color: bool = False) -> list[str]:
     out = [finding_line(f, color) for f in report.findings]
+    p = printable
     for u in report.unknowns:
-        out.append(f"{_paint('U:', 'U', color)} {artifact_file(u.artifact)}: "
-                   f"{_paint(u.rule, 'U', color)} unknown: needs {u.missing} ({u.profile})")
+        out.append(f"{_paint('U:', 'U', color)} {p(artifact_file(u.artifact))}: "
+                   f"{_paint(p(u.rule), 'U', color)} unknown: needs {p(u.missing)} "
+                   f"({p(u.profile)})")
     for e in report.errors:
-        out.append(f"{_paint('X:', 'X', color)} {e.artifact}: {e.message}")
+        out.append(f"{_paint('X:', 'X', color)} {p(e.artifact)}: {p(e.message)}")
     summary = summary_line(report)
     out.append(click.style(summary, bold=True) if color else summary)
     return out
 
 
 def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    # every field went through printable(): one line per entry whatever a message holds, and
+    # no control sequence from an artifact reaches the terminal
     for line in lines(report, color):
         out.write(line + "\n")
