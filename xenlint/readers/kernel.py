@@ -94,6 +94,7 @@ def _finish(art: Artifact, scan: KernelScan, kernel: dict[str, Any]) -> Artifact
     kernel.setdefault("release", None)
     kernel.setdefault("xen_notes", {})
     art.kernel = kernel
+    art.meta["payload_bytes_scanned"] = scan.bytes_seen
     if scan.ikconfig is not None:
         art.config = parse_config(scan.ikconfig)
     return art
