@@ -1,0 +1,134 @@
+"""Per-artifact cache: frozen artifact views keyed by content hash, xenlint and rule set.
+
+Layout under the cache root (`$XDG_CACHE_HOME/xenlint` or `~/.cache/xenlint` unless
+`--cache-dir`): `views/<k[:2]>/<k>.pickle`, where k = sha256(salt + file sha256), and
+`stat-index.json`, which maps a file's (path, size, mtime, inode) to its sha256 so an
+unchanged tree is not even hashed again. Nothing is ever written outside the root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import xenlint
+from xenlint import capture
+from xenlint.artifact import Artifact
+from xenlint.limits import Limits
+
+FORMAT = "1"
+
+
+def default_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "xenlint"
+
+
+def _hash_tree(h: Any, root: Path, suffixes: tuple[str, ...]) -> None:
+    if not root.is_dir():
+        return
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in suffixes and "__pycache__" not in p.parts:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(p.read_bytes())
+
+
+def ruleset_hash(rule_dirs: tuple[Path, ...] = ()) -> str:
+    """A hash of everything that shapes a view or the rules run on it: xenlint's code,
+    grammar and rule files, extra rule directories, and the contents facts capture."""
+    h = hashlib.sha256()
+    pkg = Path(xenlint.__file__).parent
+    _hash_tree(h, pkg, (".py", ".lark", ".toml", ".json"))
+    for extra in (pkg.parent / "rules", *rule_dirs):
+        h.update(str(extra).encode() + b"\0")
+        _hash_tree(h, extra, (".toml", ".lark"))
+    h.update("\0".join(sorted(capture.patterns())).encode())
+    return h.hexdigest()
+
+
+def salt_for(limits: Limits, rule_dirs: tuple[Path, ...] = ()) -> str:
+    return f"{FORMAT}:{xenlint.__version__}:{ruleset_hash(rule_dirs)}:{limits!r}"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Cache:
+    def __init__(self, root: Path, salt: str) -> None:
+        self.root = root
+        self.salt = salt
+
+    def _file(self, sha256: str) -> Path:
+        key = hashlib.sha256(f"{self.salt}\0{sha256}".encode()).hexdigest()
+        return self.root / "views" / key[:2] / f"{key}.pickle"
+
+    def get(self, sha256: str) -> tuple[Artifact | None, str] | None:
+        """(view, the display path it was stored under), or None on a miss."""
+        try:
+            with self._file(sha256).open("rb") as f:
+                display, art = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError,
+                ImportError, TypeError):
+            return None  # absent, or written by another xenlint: read the file again
+        return art, display
+
+    def put(self, sha256: str, display: str, art: Artifact | None) -> None:
+        # a cache that cannot be written only costs time
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            _atomic_write(self._file(sha256),
+                          pickle.dumps((display, art), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class StatIndex:
+    """path -> sha256 for files whose size, mtime and inode have not changed."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.file = root / "stat-index.json" if root else None
+        self.data: dict[str, list[Any]] = {}
+        self.dirty = False
+        if self.file is not None:
+            try:
+                self.data = json.loads(self.file.read_text())
+            except (OSError, ValueError):
+                self.data = {}
+
+    @staticmethod
+    def _stamp(path: str) -> list[Any] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+    def lookup(self, path: str) -> str | None:
+        rec = self.data.get(os.path.abspath(path))
+        stamp = self._stamp(path)
+        if rec is None or stamp is None or rec[:3] != stamp:
+            return None
+        return str(rec[3])
+
+    def record(self, path: str, sha256: str) -> None:
+        stamp = self._stamp(path)
+        if stamp is not None:
+            self.data[os.path.abspath(path)] = [*stamp, sha256]
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.file is not None and self.dirty:
+            with contextlib.suppress(OSError):
+                _atomic_write(self.file, json.dumps(self.data).encode())

@@ -1,0 +1,102 @@
+"""A Debian repository: `dists/<suite>/<component>/binary-<arch>/Packages*` plus `pool/`.
+
+Each suite is one package set. Index entries become header-only artifacts; their file
+lists come from `Contents-<arch>` when the repository has one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from debian.deb822 import Packages
+
+from xenlint.artifact import Artifact, Entry, EntryType, Kind
+from xenlint.audit.index import lines
+from xenlint.audit.model import METADATA_ONLY
+from xenlint.limits import ArtifactError, Limits
+from xenlint.readers.deb import package_from_control
+
+# first found wins, per index directory
+INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages")
+CONTENTS_RE = re.compile(r"^Contents-(?!udeb)([\w-]+?)(?:\.(?:gz|xz|zst|bz2))?$")
+# fields only an archive index has; the package's own control file lacks them
+INDEX_FIELDS = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
+
+
+def is_deb_repo(root: Path) -> bool:
+    return any(root.glob("dists/*/*/binary-*/Packages*"))
+
+
+def suites(root: Path) -> list[Path]:
+    """Suite directories, each once (`stable` is often a symlink to the codename)."""
+    seen: dict[Path, Path] = {}
+    for d in sorted((root / "dists").iterdir()):
+        if d.is_dir():
+            seen.setdefault(d.resolve(), d)
+    return [d for d in seen.values() if any(d.glob("*/binary-*/Packages*"))]
+
+
+def _indexes(suite: Path) -> list[Path]:
+    out = []
+    for d in sorted(suite.glob("*/binary-*")):
+        found = next((d / n for n in INDEX_NAMES if (d / n).is_file()), None)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
+    """package name -> files, from every Contents-<arch> of the suite (components too)."""
+    files: dict[str, list[str]] = {}
+    chosen: dict[tuple[Path, str], Path] = {}
+    for p in sorted([*suite.glob("Contents-*"), *suite.glob("*/Contents-*")]):
+        m = CONTENTS_RE.match(p.name)
+        if m:
+            chosen.setdefault((p.parent, m.group(1)), p)
+    for p in chosen.values():
+        for raw in lines(p, limits):
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            path, _, where = text.rpartition(" ")
+            path = path.strip()
+            if not path or path == "FILE":
+                continue
+            for qualified in where.split(","):
+                name = qualified.rsplit("/", 1)[-1]
+                files.setdefault(name, []).append("/" + path.lstrip("/"))
+    return files
+
+
+def paragraph_artifact(root: Path, para: Packages, files: Iterable[str]) -> Artifact:
+    control = "".join(f"{k}: {v}\n" for k, v in para.items() if k not in INDEX_FIELDS)
+    pkg = package_from_control(control)
+    art = Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
+                   sha256=para.get("SHA256"))
+    for f in files:
+        art.entries[f] = Entry(f, EntryType.FILE)
+    art.meta[METADATA_ONLY] = True
+    art.meta["index"] = "Contents" if art.entries else "Packages"
+    return art
+
+
+def read_suite(root: Path, suite: Path, limits: Limits) -> tuple[list[Artifact], list[str]]:
+    """Header-only artifacts of a suite (deduplicated by Filename), and index errors."""
+    arts: dict[str, Artifact] = {}
+    errors: list[str] = []
+    try:
+        file_lists = contents(suite, limits)
+    except ArtifactError as exc:
+        errors.append(str(exc))
+        file_lists = {}
+    for index in _indexes(suite):
+        try:
+            for para in Packages.iter_paragraphs(lines(index, limits), use_apt_pkg=False):
+                filename = para.get("Filename")
+                if not filename or filename in arts:
+                    continue
+                arts[filename] = paragraph_artifact(
+                    root, para, file_lists.get(para.get("Package", ""), ()))
+        except ArtifactError as exc:
+            errors.append(str(exc))
+    return list(arts.values()), errors

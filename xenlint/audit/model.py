@@ -1,0 +1,40 @@
+"""What an audit works on: files to open (work items) and packages known from an index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xenlint.artifact import Artifact
+
+# `Artifact.meta` key set on artifacts built from a repository index without opening the
+# package: their entries come from filelists/Contents (or are empty) and scripts are absent.
+METADATA_ONLY = "metadata_only"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One file to turn into an artifact view: the unit of work an executor runs."""
+
+    path: str
+    # the artifact path shown in reports (the same as `path` for files found on disk)
+    display: str
+    # sha256 announced by a repository index; None means hash the file
+    sha256: str | None = None
+    # a repository package must be readable; a stray file in a tree is skipped if unknown
+    required: bool = True
+
+
+@dataclass(slots=True)
+class Group:
+    """Packages that form one package set (a repository suite, an RPM repo, a tree)."""
+
+    name: str
+    # what `check` would call the input: the directory, suite or image (reports, overrides)
+    label: str
+    items: list[WorkItem] = field(default_factory=list)
+    # packages described by the index only (not worth opening), and index read errors
+    metadata: list[Artifact] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.items) + len(self.metadata)

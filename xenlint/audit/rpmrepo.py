@@ -1,0 +1,108 @@
+"""An RPM repository: `repodata/repomd.xml`, then the `primary` and `filelists` indexes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
+from xenlint.audit.index import local, xml_elements
+from xenlint.audit.model import METADATA_ONLY
+from xenlint.limits import Limits
+
+FLAGS = {"EQ": "=", "LT": "<", "GT": ">", "LE": "<=", "GE": ">="}
+RELATIONS = {"requires": "depends", "recommends": "recommends", "suggests": "suggests",
+             "provides": "provides", "conflicts": "conflicts"}
+
+
+def is_rpm_repo(root: Path) -> bool:
+    return (root / "repodata" / "repomd.xml").is_file()
+
+
+def index_files(root: Path) -> dict[str, Path]:
+    """type (primary, filelists, ...) -> index file, as repomd.xml lists them."""
+    out: dict[str, Path] = {}
+    tree = ET.parse(root / "repodata" / "repomd.xml")
+    for data in tree.getroot():
+        if local(data.tag) != "data":
+            continue
+        loc = next((c for c in data if local(c.tag) == "location"), None)
+        if loc is not None and loc.get("href"):
+            out[str(data.get("type"))] = root / str(loc.get("href"))
+    return out
+
+
+def _child(el: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in el if local(c.tag) == name), None)
+
+
+def _evr(e: ET.Element) -> str:
+    epoch, ver, rel = e.get("epoch"), e.get("ver"), e.get("rel")
+    if not ver:
+        return ""
+    text = f"{epoch}:{ver}" if epoch and epoch != "0" else ver
+    return f"{text}-{rel}" if rel else text
+
+
+def _relation(e: ET.Element) -> str:
+    name = e.get("name", "")
+    op = FLAGS.get(e.get("flags", ""), "")
+    ver = _evr(e)
+    return f"{name} {op} {ver}" if op and ver else name
+
+
+def package_artifact(root: Path, el: ET.Element) -> tuple[str, Artifact]:
+    """(pkgid, header-only artifact) of one primary.xml <package>."""
+    text = {local(c.tag): (c.text or "") for c in el}
+    version = _child(el, "version")
+    v = version.attrib if version is not None else {}
+    epoch = v.get("epoch")
+    pkg = Package(name=text.get("name", ""), version=v.get("ver", ""),
+                  architecture=text.get("arch", ""),
+                  epoch=epoch if epoch and epoch != "0" else None, release=v.get("rel"),
+                  flavor="rpm")
+    fmt = _child(el, "format")
+    files: list[str] = []
+    for c in fmt if fmt is not None else ():
+        tag = local(c.tag)
+        if tag in RELATIONS:
+            rels = [_relation(e) for e in c if not e.get("name", "").startswith("rpmlib(")]
+            setattr(pkg, RELATIONS[tag], rels)
+        elif tag in ("license", "sourcerpm") and c.text:
+            pkg.fields[tag] = c.text
+        elif tag == "file" and c.text:
+            files.append(c.text)
+    for tag in ("summary", "url"):
+        if text.get(tag):
+            pkg.fields[tag] = text[tag]
+    checksum = _child(el, "checksum")
+    pkgid = checksum.text or "" if checksum is not None else ""
+    sha = pkgid if checksum is not None and checksum.get("type") == "sha256" else None
+    loc = _child(el, "location")
+    href = loc.get("href", "") if loc is not None else ""
+    art = Artifact(str(root / href), Kind.RPM, package=pkg, sha256=sha)
+    for f in files:
+        art.entries[f] = Entry(f, EntryType.FILE)
+    art.meta[METADATA_ONLY] = True
+    art.meta["index"] = "primary"
+    return pkgid, art
+
+
+def read_repo(root: Path, limits: Limits) -> list[Artifact]:
+    idx = index_files(root)
+    by_id: dict[str, Artifact] = {}
+    for el in xml_elements(idx["primary"], limits, "package"):
+        pkgid, art = package_artifact(root, el)
+        by_id[pkgid] = art
+    if "filelists" in idx:
+        for el in xml_elements(idx["filelists"], limits, "package"):
+            found = by_id.get(el.get("pkgid", ""))
+            if found is None:
+                continue
+            art = found
+            art.meta["index"] = "filelists"
+            for f in el:
+                if local(f.tag) == "file" and f.text:
+                    etype = EntryType.DIRECTORY if f.get("type") == "dir" else EntryType.FILE
+                    art.entries[f.text] = Entry(f.text, etype)
+    return list(by_id.values())

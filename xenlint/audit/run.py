@@ -1,0 +1,174 @@
+"""One audit: discover package sets, turn files into views in parallel (or from the
+cache), then lint each package set with the same engine `check` uses."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.audit.cache import Cache, StatIndex, salt_for
+from xenlint.audit.executor import Executor, WorkerCrashed, WorkerTimeout, executor_for
+from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
+from xenlint.audit.targets import discover
+from xenlint.audit.worker import Outcome, WorkerConfig, analyse, relocate
+from xenlint.finding import Report
+
+if TYPE_CHECKING:
+    from xenlint.lint import LintOptions
+
+# The hard deadline leaves the in-worker timer room to fire first and report cleanly.
+HARD_DEADLINE_FACTOR, HARD_DEADLINE_GRACE = 2.0, 10.0
+
+
+@dataclass(slots=True)
+class AuditSettings:
+    jobs: int | None = None
+    cache_root: Path | None = None  # None: no cache
+    timeout: float = 300.0
+    executor: str = "local"
+
+
+@dataclass(slots=True)
+class AuditStats:
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    opened: int = 0  # files read by a reader in this run
+    cached: int = 0  # views served from the cache
+    from_index: int = 0  # packages judged from the repository index only
+    skipped: int = 0  # files in a tree that are no format xenlint reads
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class AuditResult:
+    report: Report
+    stats: AuditStats
+
+
+Progress = Callable[[int, int], None]
+
+
+def _failed(item: WorkItem, exc: BaseException) -> Artifact:
+    if isinstance(exc, WorkerTimeout):
+        msg = f"was abandoned: {exc} (--timeout)"
+    elif isinstance(exc, WorkerCrashed):
+        msg = "crashed the reader process (a bug in a parsing library?)"
+    else:
+        msg = f"could not be analysed ({type(exc).__name__}: {exc})"
+    return Artifact(item.display, Kind.FILE, error=msg)
+
+
+def analyse_all(items: list[WorkItem], options: LintOptions, settings: AuditSettings,
+                stats: AuditStats, progress: Progress | None = None,
+                executor: Executor | None = None) -> dict[WorkItem, Artifact | None]:
+    """Every item's view: cache hits in this process, the rest through the executor."""
+    salt = salt_for(options.limits, tuple(options.extra_rule_dirs))
+    root = settings.cache_root
+    cache = Cache(root, salt) if root else None
+    index = StatIndex(root)
+    views: dict[WorkItem, Artifact | None] = {}
+    todo: list[WorkItem] = []
+    for item in dict.fromkeys(items):
+        sha = item.sha256 or index.lookup(item.path)
+        hit = cache.get(sha) if cache and sha else None
+        if hit is None:
+            todo.append(item)
+            continue
+        art, old = hit
+        if art is not None:
+            relocate(art, old, item, options.limits)
+        views[item] = art
+        stats.cached += 1
+    done, total = len(views), len(views) + len(todo)
+    if progress:
+        progress(done, total)
+    if todo:
+        config = WorkerConfig(options.limits, settings.timeout,
+                              str(root) if root else None, salt)
+        own = executor is None
+        ex = executor or executor_for(settings.executor, settings.jobs)
+        deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
+            if settings.timeout else 0
+        try:
+            for item, result in ex.run(functools.partial(analyse, config=config), todo,
+                                       deadline=deadline):
+                if isinstance(result, Outcome):
+                    views[item] = result.artifact
+                    stats.cached += result.cached
+                    stats.opened += not result.cached
+                    if result.sha256 and not item.sha256:
+                        index.record(item.path, result.sha256)
+                else:
+                    views[item] = _failed(item, result)
+                done += 1
+                if progress:
+                    progress(done, total)
+        finally:
+            if own:
+                ex.close()
+    index.save()
+    return views
+
+
+def merge(into: Report, part: Report) -> None:
+    into.findings += part.findings
+    into.unknowns += part.unknowns
+    into.errors += part.errors
+    into.artifacts += [a for a in part.artifacts if a not in into.artifacts]
+    known = {r.id for r in into.rules}
+    into.rules += [r for r in part.rules if r.id not in known]
+    into.profiles += [p for p in part.profiles if p not in into.profiles]
+
+
+def group_artifacts(group: Group, views: dict[WorkItem, Artifact | None]) -> list[Artifact]:
+    opened = [a for a in (views.get(i) for i in group.items) if a is not None]
+    if not group.metadata:
+        return opened  # a tree: the order `check` reads it in
+    return sorted(opened + group.metadata, key=lambda a: a.path)
+
+
+def open_contents(options: LintOptions) -> bool:
+    """Whether any selected rule needs more than package headers (then relevant packages
+    are opened). Facts about names, versions, relations and fields come from indexes."""
+    from xenlint.audit.relevance import rules_need_contents
+    return rules_need_contents(options)
+
+
+def lint_group(artifacts: list[Artifact], options: LintOptions, label: str) -> Report:
+    """`lint_artifacts`, but with the group's own input label, as `check DIR` passes the
+    directory: the package-set subject is named after it and `xenlint-overrides` is
+    looked for beside it. (lint_artifacts has no `inputs` parameter yet.)"""
+    from xenlint import lint
+
+    config = lint.config_for(options)
+    known = lint.all_rules(options, config)
+    rules = lint.select_rules(options, config, known)
+    return lint._lint(artifacts, options, config, (known, rules), [label])
+
+
+def audit(target: str, options: LintOptions, settings: AuditSettings,
+          progress: Progress | None = None, executor: Executor | None = None) -> AuditResult:
+    """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
+    from xenlint import lint
+
+    start = time.perf_counter()
+    stats = AuditStats()
+    config = lint.config_for(options)
+    lint.select_rules(options, config, lint.all_rules(options, config))  # usage errors first
+    groups = discover(target, options.limits, open_contents(options))
+    items = [i for g in groups for i in g.items]
+    views = analyse_all(items, options, settings, stats, progress, executor)
+    report = Report()
+    for group in groups:
+        arts = group_artifacts(group, views)
+        stats.groups.append((group.name, len(arts)))
+        stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
+        stats.skipped += sum(views.get(i, 0) is None for i in group.items)
+        if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
+            merge(report, lint_group(arts, options, group.label))
+    stats.seconds = time.perf_counter() - start
+    return AuditResult(report, stats)

@@ -1,0 +1,107 @@
+"""TARGET -> groups of work: a tree of packages, Debian/RPM repositories, an image file.
+
+Each group is one package set. A repository's packages are opened only when they matter
+for Xen (relevance.py) and some selected rule needs contents; the rest are judged from
+their index entry alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.audit import debrepo, rpmrepo
+from xenlint.audit.model import Group, WorkItem
+from xenlint.audit.relevance import relevant
+from xenlint.limits import ArtifactError, Limits
+from xenlint.readers.directory import is_root_tree
+
+
+def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> Group:
+    group = Group(name, label)
+    chosen = relevant(arts) if open_contents else set()
+    for i, art in enumerate(arts):
+        if i in chosen and Path(art.path).is_file():
+            group.items.append(WorkItem(art.path, art.path, art.sha256, required=True))
+        elif i in chosen:
+            group.metadata.append(Artifact(art.path, art.kind,
+                                           error="is listed in the index but missing"))
+        else:
+            group.metadata.append(art)
+    return group
+
+
+def _index_error(name: str, where: Path, message: str) -> Group:
+    return Group(name, name, metadata=[Artifact(str(where), Kind.FILE, error=message)])
+
+
+def deb_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group]:
+    groups = []
+    for suite in debrepo.suites(root):
+        name = f"{root}:{suite.name}"
+        arts, errors = debrepo.read_suite(root, suite, limits)
+        group = _split(name, str(suite), arts, open_contents)
+        group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
+        groups.append(group)
+    return groups
+
+
+def rpm_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group]:
+    name = str(root)
+    try:
+        arts = rpmrepo.read_repo(root, limits)
+    except (ArtifactError, KeyError, OSError) as exc:
+        return [_index_error(name, root / "repodata", f"has unreadable metadata ({exc})")]
+    except Exception as exc:  # ParseError from a corrupt repomd.xml
+        return [_index_error(name, root / "repodata",
+                             f"has unreadable metadata ({type(exc).__name__}: {exc})")]
+    return [_split(name, name, arts, open_contents)]
+
+
+def repo_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group] | None:
+    if debrepo.is_deb_repo(root):
+        return deb_groups(root, limits, open_contents)
+    if rpmrepo.is_rpm_repo(root):
+        return rpm_groups(root, limits, open_contents)
+    return None
+
+
+def discover(target: str, limits: Limits, open_contents: bool = True) -> list[Group]:
+    """The package sets under TARGET, in a stable order."""
+    path = Path(target)
+    if not path.exists():
+        return [Group(target, target,
+                      metadata=[Artifact(target, Kind.FILE, error="does not exist")])]
+    if not path.is_dir():
+        return [Group(target, target, items=[WorkItem(target, target)])]
+    found = repo_groups(path, limits, open_contents)
+    if found is not None:
+        return found
+    if is_root_tree(path):
+        # an unpacked root filesystem is one artifact, as `check` reads it
+        return [Group(target, target, items=[WorkItem(target, target)])]
+    return _tree(path, target, limits, open_contents)
+
+
+def _tree(root: Path, display: str, limits: Limits, open_contents: bool) -> list[Group]:
+    """Loose files form one package set (as `check DIR` does); repositories found inside
+    the tree are package sets of their own."""
+    loose = Group(display, display)
+    groups = [loose]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        here = Path(dirpath)
+        if here != root:
+            inner = repo_groups(here, limits, open_contents)
+            if inner is not None:
+                groups += inner
+                dirnames.clear()
+                continue
+        for fname in sorted(filenames):
+            fpath = here / fname
+            if fpath.is_symlink() or not fpath.is_file():
+                continue
+            # the same display path `check DIR` gives, so findings compare equal
+            loose.items.append(WorkItem(str(fpath), str(fpath), required=False))
+    return [g for g in groups if g.size or g is loose]

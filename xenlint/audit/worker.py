@@ -1,0 +1,157 @@
+"""The unit of work: one file -> its artifact view, ready to pickle, cache and merge.
+
+Runs in a worker process (or any engine that can call a picklable function). The view is
+"frozen": contents that facts declared with `capture.want()` are read now, and the live
+loader (a closure over an open reader) is replaced by `ReopenLoader`, which re-reads the
+file from disk only if a fact later asks for something nobody declared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from xenlint import capture
+from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.audit.cache import Cache
+from xenlint.audit.model import WorkItem
+from xenlint.limits import ArtifactError, Limits
+from xenlint.readers import ReadContext, Source, read_path, read_source, sha256_file
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    limits: Limits
+    # seconds one artifact may take; 0 means no limit
+    timeout: float
+    cache_root: str | None
+    cache_salt: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    item: WorkItem
+    sha256: str | None
+    # None when a file in a tree is not a format xenlint reads (check skips it too)
+    artifact: Artifact | None
+    cached: bool
+    seconds: float
+
+
+class ArtifactTimeout(BaseException):
+    """Raised by the timer; a BaseException so readers' `except Exception` cannot eat it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenLoader:
+    """A picklable stand-in for a reader's loader: read the input again, find the nested
+    artifact, and serve the asked paths from it. Used only for undeclared reads."""
+
+    source: str
+    display: str
+    target: str
+    limits: Limits
+
+    def __call__(self, paths: set[str]) -> Mapping[str, bytes]:
+        art = _read(self.source, self.display, self.limits, required=True)
+        for a in art.walk() if art is not None else ():
+            if a.path == self.target and a.error is None:
+                return a.read_many(paths)
+        return {}
+
+
+def _read(path: str, display: str, limits: Limits, *, required: bool) -> Artifact | None:
+    if Path(path).is_dir():
+        return read_path(display, limits)[0]
+    return read_source(Source(display, path=Path(path)), ReadContext.top(limits, display),
+                       required=required)
+
+
+def freeze(art: Artifact, source: str, limits: Limits) -> Artifact:
+    """Read what facts declared they want, then make the view picklable."""
+    for a in art.walk():
+        if a._loader is None:
+            continue
+        want = [p for p, e in a.entries.items()
+                if e.type is EntryType.FILE and p not in a._captured
+                and capture.wanted(p, e.size)]
+        if want:
+            # on failure the fact that needs it meets the same error and is unknown
+            with contextlib.suppress(ArtifactError):
+                a.read_many(want)
+        a._loader = ReopenLoader(source, art.path, a.path, limits)
+    return art
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the reader after `seconds`. The timer re-arms every half second because an
+    exception raised inside a libarchive (ctypes) callback is printed and dropped."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield  # engines that run tasks in threads rely on their own task timeouts
+        return
+
+    def fire(_sig: int, _frame: FrameType | None) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        raise ArtifactTimeout
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
+    """Hash, look up the cache, else read and freeze one artifact. Never raises for bad input."""
+    start = time.perf_counter()
+    cache = Cache(Path(config.cache_root), config.cache_salt) if config.cache_root else None
+    sha: str | None = item.sha256
+    try:
+        with time_limit(config.timeout):
+            if Path(item.path).is_dir():  # a root tree: read as `check` does, not cached
+                art = _read(item.path, item.display, config.limits, required=True)
+                if art is not None:
+                    freeze(art, item.path, config.limits)
+                return Outcome(item, None, art, False, time.perf_counter() - start)
+            if sha is None:
+                sha = sha256_file(Path(item.path))
+            if cache is not None:
+                hit = cache.get(sha)
+                if hit is not None:
+                    art, old_display = hit
+                    if art is not None:
+                        relocate(art, old_display, item, config.limits)
+                    return Outcome(item, sha, art, True, time.perf_counter() - start)
+            art = _read(item.path, item.display, config.limits, required=item.required)
+            if art is not None:
+                art.sha256 = sha
+                freeze(art, item.path, config.limits)
+    except ArtifactTimeout:
+        art = Artifact(item.display, Kind.FILE,
+                       error=f"took longer than {config.timeout:g} s to read (--timeout)")
+        return Outcome(item, sha, art, False, time.perf_counter() - start)
+    except OSError as exc:
+        art = Artifact(item.display, Kind.FILE, error=f"cannot be opened: {exc.strerror}")
+        return Outcome(item, sha, art, False, time.perf_counter() - start)
+    if cache is not None and sha is not None:
+        cache.put(sha, item.display, art)
+    return Outcome(item, sha, art, False, time.perf_counter() - start)
+
+
+def relocate(art: Artifact, old: str, item: WorkItem, limits: Limits) -> None:
+    """The same bytes may sit at another path: rename the view and its nested children."""
+    for a in art.walk():
+        if a.path == old or a.path.startswith(old + "!"):
+            a.path = item.display + a.path[len(old):]
+        if isinstance(a._loader, ReopenLoader):
+            a._loader = ReopenLoader(item.path, item.display, a.path, limits)
