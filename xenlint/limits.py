@@ -8,7 +8,10 @@ hostile input may cost.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+
+from xenlint.artifact import Entry, EntryType
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -92,3 +95,41 @@ def resolve_link(member: str, target: str) -> str:
     """Where a symlink at `member` points, as an absolute path inside the artifact."""
     base = target if target.startswith("/") else posixpath.join(posixpath.dirname(member), target)
     return normalize_member(base)[0]
+
+
+# Linux gives up resolving a path after 40 symlinks (ELOOP); so do we.
+MAX_SYMLINK_HOPS = 40
+
+
+def member_problem(unsafe_paths: list[str], entries: Mapping[str, Entry]) -> str | None:
+    """The one-line diagnosis for hostile member names or links, or None if all is well.
+
+    Names climbing out of the root, symlink chains that loop, and hard links to members
+    that are not there all make an unpacker do something other than what the package
+    says; the entries stay readable as data, but the run must fail.
+    """
+    if unsafe_paths:
+        more = f" and {len(unsafe_paths) - 1} more" if len(unsafe_paths) > 1 else ""
+        return (f"has member {unsafe_paths[0]!r}{more} outside the package root "
+                "(absolute name or path traversal)")
+    for path, e in entries.items():
+        if e.type is EntryType.HARDLINK and e.link_target and e.link_target not in entries:
+            return f"has hard link {path} to {e.link_target}, which is not in the archive"
+    for path, e in entries.items():
+        if e.type is EntryType.SYMLINK and _symlink_loops(path, entries):
+            return f"has symlink {path} -> {e.link_target} that loops back on itself"
+    return None
+
+
+def _symlink_loops(start: str, entries: Mapping[str, Entry]) -> bool:
+    seen = {start}
+    path = start
+    for _ in range(MAX_SYMLINK_HOPS):
+        e = entries.get(path)
+        if e is None or e.type is not EntryType.SYMLINK or not e.link_target:
+            return False
+        path = resolve_link(path, e.link_target)
+        if path in seen:
+            return True
+        seen.add(path)
+    return True
