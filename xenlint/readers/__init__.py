@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from xenlint.artifact import Artifact, Kind
-from xenlint.limits import ArtifactError, Budget, LimitExceeded, Limits
+from xenlint.limits import ArtifactError, Budget, LimitExceeded, Limits, member_problem
 
 HEAD_BYTES = 4096
 
@@ -156,6 +156,8 @@ def read_source(source: Source, ctx: ReadContext, *, required: bool = True) -> A
         return Artifact(source.display, Kind.FILE, error="is not a format xenlint reads")
     try:
         art = spec.read(source, ctx)
+        # hostile names and links fail the read, but the entries stay for inspect and rules
+        art.error = art.error or member_problem(art.unsafe_paths, art.entries)
         derive_children(art, ctx)
     except Exception as exc:
         if os.environ.get("XENLINT_DEBUG"):
