@@ -237,6 +237,9 @@ def kernel_config_shipped(subject: Subject) -> bool | None:
         return None
     if art.kind is Kind.KERNEL_CONFIG:
         return True
+    if art.kind is Kind.KERNEL_IMAGE:
+        # a bare image says nothing about the package it came from, unless it embeds its config
+        return True if art.config else None
     if any(p.startswith("/boot/config-") for p in art.files):
         return True
     images, _, _ = parts(art)
