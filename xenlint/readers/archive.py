@@ -153,7 +153,8 @@ def _filter_name(n: bytes | str) -> str:
 
 
 def _archive_msg(exc: Any) -> str:
-    msg = getattr(exc, "msg", None) or str(exc)
+    # libarchive-c's str() appends a pointer address; the bare msg may be None
+    msg = getattr(exc, "msg", None) or "unreadable archive header"
     if isinstance(msg, bytes):
         msg = msg.decode("utf-8", "replace")
     return str(msg).strip().splitlines()[0] if str(msg).strip() else "archive error"
