@@ -178,7 +178,8 @@ def _strings(value: Any, key: str, path: Path, text: str, allowed: Iterable[str]
 
 
 def _doc(data: Any, path: Path, text: str) -> RuleDoc:
-    line = _locate(text, "what")[0] if "[doc]" in text else 1
+    m = re.search(r"^[ \t]*\[doc\]", text, re.MULTILINE)
+    line = text.count("\n", 0, m.start()) + 1 if m else 1
     if not isinstance(data, dict):
         raise RuleError("[doc] must be a table", path, line)
     unknown = sorted(set(data) - _DOC_KEYS)
@@ -249,7 +250,8 @@ def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> R
         raise RuleError(f"rule id {path.stem!r} (the file name) must be kebab-case", path)
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise RuleError(f"unknown key {unknown[0]!r}", path, *_locate(text, unknown[0]))
+        line = _locate(text, unknown[0])[0]
+        raise RuleError(f"unknown key {unknown[0]!r}", path, line)
     for key in _REQUIRED:
         if key not in data:
             raise RuleError(f"missing required key {key!r}", path)
