@@ -64,7 +64,7 @@ def test_checklist_keys_are_the_shared_ones() -> None:
     (('profiles = ["dom0"]', 'profiles = ["dom1"]'), 2, 12, "unknown value 'dom1'"),
     (('checklist = ["man-pages"]', 'checklist = ["manpages"]'), 3, 13, "unknown value"),
     (('applies-to = "package"', 'applies-to = "deb"'), 4, 15, "applies-to must be"),
-    (('applies-to = "package"', 'applies-to = "kernel"'), 5, 22, "not available for"),
+    (('applies-to = "package"', 'applies-to = "initramfs"'), 5, 22, "not available for"),
     (('severity = "warning"', 'severity = "warning"\nseverty = "x"'), 2, 1, "unknown key"),
     (('profiles = ["dom0"]', 'profiles = ["dom0"'), 3, 1, "invalid TOML"),
     (('why = "Why."\n', ''), 8, 1, "needs a non-empty `why`"),
