@@ -111,7 +111,15 @@ class Member:
         """The member's bytes, block by block, counted against the limits."""
         limit = self._ctx.limits.max_member_bytes
         seen = 0
-        for block in self._ae.get_blocks(1 << 16):
+        blocks = self._ae.get_blocks(1 << 16)
+        while True:
+            try:
+                block = next(blocks)
+            except StopIteration:
+                return
+            except ArchiveError as exc:
+                raise ArtifactError(f"member {self.entry.path} is corrupt or truncated "
+                                    f"({_archive_msg(exc)})") from None
             seen += len(block)
             if seen > limit:
                 raise LimitExceeded(
