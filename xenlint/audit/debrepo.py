@@ -21,6 +21,8 @@ from xenlint.readers.deb import package_from_control
 # first found wins, per index directory
 INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages")
 CONTENTS_RE = re.compile(r"^Contents-(?!udeb)([\w-]+?)(?:\.(?:gz|xz|zst|bz2))?$")
+# "path<whitespace>section/package[,section/package...]"; the path may hold spaces
+CONTENTS_LINE = re.compile(r"^(\S.*?)\s+(\S+)$")
 # fields only an archive index has; the package's own control file lacks them
 INDEX_FIELDS = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
 
@@ -57,11 +59,10 @@ def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
             chosen.setdefault((p.parent, m.group(1)), p)
     for p in chosen.values():
         for raw in lines(p, limits):
-            text = raw.decode("utf-8", "replace").rstrip("\n")
-            path, _, where = text.rpartition(" ")
-            path = path.strip()
-            if not path or path == "FILE":
+            m = CONTENTS_LINE.match(raw.decode("utf-8", "replace").rstrip("\n"))
+            if m is None or m.group(1) == "FILE":
                 continue
+            path, where = m.groups()
             for qualified in where.split(","):
                 name = qualified.rsplit("/", 1)[-1]
                 files.setdefault(name, []).append("/" + path.lstrip("/"))

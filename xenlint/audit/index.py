@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
-from xenlint.limits import Limits
+from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import ReadContext
-from xenlint.readers.archive import decompress
+from xenlint.readers.archive import decompress, sniff_compression
+
+_STDLIB: dict[str, Callable[[Path, str], IO[bytes]]] = {
+    "gzip": gzip.open, "xz": lzma.open, "lzma": lzma.open, "bzip2": bz2.open}  # type: ignore[dict-item]
 
 # Index files are bigger than any member we hold: a full Debian Packages file is ~60 MiB.
 INDEX_LIMIT = 2 * 1024 * 1024 * 1024
@@ -18,8 +25,25 @@ INDEX_LIMIT = 2 * 1024 * 1024 * 1024
 def blocks(path: Path, limits: Limits) -> Iterator[bytes]:
     """The decompressed bytes of an index file (gz, xz, zst, bz2 or plain)."""
     ctx = ReadContext.top(limits.with_overrides(max_artifact_bytes=INDEX_LIMIT), str(path))
-    with path.open("rb") as f:
-        yield from decompress(f, ctx, str(path), limit=INDEX_LIMIT)
+    if path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as f:
+            yield from decompress(f, ctx, str(path), limit=INDEX_LIMIT)
+    except ArtifactError:
+        # libarchive's raw reader refuses a compressed *empty* index (an empty Contents
+        # file is common); the stdlib tells that case apart from real corruption
+        with path.open("rb") as f:
+            opener = _STDLIB.get(sniff_compression(f.read(8)) or "")
+        if opener is None:
+            raise
+        try:
+            with opener(path, "rb") as z:
+                empty = z.read(1) == b""
+        except (OSError, EOFError, lzma.LZMAError, zlib.error):
+            empty = False
+        if not empty:
+            raise
 
 
 def lines(path: Path, limits: Limits) -> Iterator[bytes]:
