@@ -60,7 +60,7 @@ class Override:
 
 def _lines(text: str) -> list[int]:
     return [text.count("\n", 0, m.start()) + 1
-            for m in re.finditer(r"^\s*\[\[overrides\]\]", text, re.MULTILINE)]
+            for m in re.finditer(r"^[ \t]*\[\[overrides\]\]", text, re.MULTILINE)]
 
 
 def parse(entries: Sequence[Any], origin: str, lines: Sequence[int] = ()) -> list[Override]:
