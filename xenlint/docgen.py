@@ -5,6 +5,7 @@ coverage table, docs/facts.md and docs/writing-rules.md. The pages are committed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,14 @@ def _section(title: str, body: str) -> list[str]:
     return [f"## {title}", "", body.strip(), ""] if body.strip() else []
 
 
+def _block(title: str, body: str) -> list[str]:
+    """Several lines (config lines, a finding as printed) go in a block, ready to paste."""
+    text = body.strip()
+    if "\n" not in text and not re.match(r"[EWIX]: ", text):
+        return _section(title, text)
+    return [f"## {title}", "", "```text", text, "```", ""]
+
+
 def rule_page(rule: Rule) -> str:
     """One rule's page; `xenlint explain` prints the same text."""
     d = rule.doc
@@ -41,8 +50,8 @@ def rule_page(rule: Rule) -> str:
              f"{', '.join(rule.profiles)} · checklist: {_keys(rule.checklist, '../')}", ""]
     lines += _section("What it checks", d.what)
     lines += _section("Why it matters", d.why)
-    lines += _section("Example", d.example)
-    lines += _section("How to fix", d.fix)
+    lines += _block("Example", d.example)
+    lines += _block("How to fix", d.fix)
     cond = [f"when = {_toml_string(rule.when_text)}"] if rule.when_text else []
     cond.append(f"expect = {_toml_string(rule.expect_text)}")
     lines += ["## Condition", "", "```toml", *cond, "```", "",
