@@ -161,7 +161,15 @@ def read_bzimage(source: Source, ctx: ReadContext) -> Artifact:
         raise ArtifactError(f"has a bzImage payload in an unknown compression "
                             f"(magic {magic[:4].hex()})")
     kernel["compression"] = comp
-    blocks = _payload_blocks(source, ctx, start, kernel["payload_length"], "kernel payload")
+    length = kernel["payload_length"]
+    with source.open() as f:
+        f.seek(start + length - 4)
+        kernel["decompressed_size"] = int.from_bytes(f.read(4), "little")
+    # The kernel's build appends the vmlinux size (le32) to every payload but gzip's (which
+    # ends in ISIZE anyway); xz, zstd and lz4 decoders reject it as trailing garbage.
+    if comp not in ("gzip", "none") and length > 4:
+        length -= 4
+    blocks = _payload_blocks(source, ctx, start, length, "kernel payload")
     return _finish(art, _scan(blocks, elf=True), kernel)
 
 
@@ -195,7 +203,7 @@ def read_arm64(source: Source, ctx: ReadContext) -> Artifact:
                    kernel)
 
 
-@reader("efi-zboot", sniff=lambda head, source: is_zboot(head), priority=20, nested=NESTED)
+@reader("efi-zboot", sniff=lambda head, source: is_zboot(head), priority=19, nested=NESTED)
 def read_zboot(source: Source, ctx: ReadContext) -> Artifact:
     size = source.size
     head = source.head(64)

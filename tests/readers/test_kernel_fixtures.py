@@ -1,0 +1,110 @@
+"""Kernel readers on the committed fixtures (fixtures/recipes/kernel_images.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xenlint.artifact import Artifact, Kind
+from xenlint.readers import read_path
+
+KDIR = Path(__file__).resolve().parents[2] / "fixtures" / "readers" / "kernel"
+RELEASE = "6.1.0-0-fixture-amd64"
+COMPRESSIONS = ("gzip", "bzip2", "lzma", "xz", "lzo", "lz4", "zstd")
+
+
+def one(path: Path) -> Artifact:
+    [art] = read_path(path)
+    assert art.error is None, art.error
+    return art
+
+
+@pytest.mark.parametrize("comp", COMPRESSIONS)
+def test_bzimage_every_compression(comp: str) -> None:
+    art = one(KDIR / f"bzImage-{comp}")
+    k = art.kernel
+    assert art.kind is Kind.KERNEL_IMAGE and k is not None
+    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+        ("bzImage", comp, RELEASE, "x86_64")
+    assert (k["boot_protocol"], k["setup_sects"], k["payload_offset"]) == ("2.15", 4, 256)
+    assert k["decompressed_size"] == (KDIR / f"vmlinux-{RELEASE}").stat().st_size
+    notes = k["xen_notes"]
+    assert notes["GUEST_OS"] == "linux" and notes["ENTRY"] == 0xFFFFFFFF8304E1C0
+    assert notes["PHYS32_ENTRY"] == 0x1000850 and notes["L1_MFN_VALID"] == [1, 1]
+    assert k["ikconfig"] is True
+    assert art.config is not None
+    assert art.config["CONFIG_XEN"] == "y" and art.config["CONFIG_XEN_DOM0"] == "n"
+    assert art.config == one(KDIR / f"config-{RELEASE}").config
+
+
+def test_bzimage_without_xen() -> None:
+    k = one(KDIR / "bzImage-noxen").kernel
+    assert k is not None
+    assert k["xen_notes"] == {} and k["ikconfig"] is False
+    assert k["setup_sects"] == 4  # the header says 0, which boot.rst defines as 4
+    assert k["build_id"] == bytes(range(20)).hex()
+
+
+@pytest.mark.parametrize(("name", "comp"), [(f"vmlinux-{RELEASE}", "none"),
+                                            (f"vmlinux-{RELEASE}.xz", "xz")])
+def test_vmlinux(name: str, comp: str) -> None:
+    k = one(KDIR / name).kernel
+    assert k is not None
+    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+        ("elf", comp, RELEASE, "x86_64")
+    assert k["xen_notes"]["FEATURES"] == "!writable_page_tables|pae_pgdir_above_4gb"
+
+
+@pytest.mark.parametrize(("name", "comp", "container"), [
+    ("Image", "none", None), ("Image.gz", "gzip", None),
+    ("vmlinuz-zboot.efi", "gzip", "efi-zboot"),
+])
+def test_arm64(name: str, comp: str, container: str | None) -> None:
+    art = one(KDIR / name)
+    k = art.kernel
+    assert k is not None
+    assert (k["format"], k["arch"], k["compression"], k["release"]) == \
+        ("arm64-image", "arm64", comp, "6.1.0-0-fixture-arm64")
+    assert k.get("container") == container
+    assert art.config == {"CONFIG_XEN": "y", "CONFIG_ARM64": "y"}
+
+
+def test_config() -> None:
+    art = one(KDIR / f"config-{RELEASE}")
+    assert art.kind is Kind.KERNEL_CONFIG and art.config is not None
+    assert art.config["CONFIG_LOCALVERSION"] == '""'
+    assert art.config["CONFIG_XEN_DOM0"] == "n"
+    assert art.kernel == {"release": RELEASE, "config_arch": "x86", "version": "6.1.0"}
+
+
+@pytest.mark.parametrize(("name", "modname", "depends"), [
+    ("xen-blkfront.ko", "xen_blkfront", []), ("xen-blkfront.ko.xz", "xen_blkfront", []),
+    ("xen-netfront.ko.zst", "xen_netfront", []),
+    ("xen-scsifront.ko.gz", "xen_scsifront", ["scsi_mod"]),
+])
+def test_modules(name: str, modname: str, depends: list[str]) -> None:
+    art = one(KDIR / name)
+    m = art.module
+    assert art.kind is Kind.KERNEL_MODULE and m is not None
+    assert m["name"] == modname and m["depends"] == depends
+    assert m["vermagic"] == f"{RELEASE} SMP preempt mod_unload modversions"
+    assert m["release"] == RELEASE and m["intree"] is True and m["signed"] is False
+    assert m["alias"] and all(a.startswith("xen") for a in m["alias"])
+
+
+def test_kernel_deb_children() -> None:
+    art = one(KDIR / f"linux-image-{RELEASE}_6.1.0-0_amd64.deb")
+    kinds = sorted(c.kind.value for c in art.children)
+    assert kinds == ["kernel-config", "kernel-image", "module-tree"]
+    assert all(c.error is None for c in art.children)
+    by_kind = {c.kind: c for c in art.children}
+    img = by_kind[Kind.KERNEL_IMAGE]
+    assert img.kernel is not None and img.kernel["compression"] == "xz"
+    tree = by_kind[Kind.MODULE_TREE]
+    assert tree.module is not None and tree.kernel == {"release": RELEASE}
+    assert tree.module["modules"] == ["xen-blkfront", "xen-netfront"]
+    assert tree.module["builtin"] == ["ext4", "xenbus"]
+    assert tree.module["builtin_modinfo"] == ["ext4", "xenbus"]
+    cfg = by_kind[Kind.KERNEL_CONFIG]
+    assert cfg.config is not None and cfg.config["CONFIG_XEN_PVH"] == "y"
