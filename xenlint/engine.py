@@ -83,6 +83,13 @@ def _render(template: Template | None, env: Env) -> str | None:
     return template.render(env) if template is not None else None
 
 
+def _missing(env: Env, subject: Subject) -> str:
+    """What made a rule unknown: the facts not shown, with the reason when one failed."""
+    parts = [f"{m} ({subject.failures[m]})" if m in subject.failures else m
+             for m in env.missing]
+    return ", ".join(parts) or "?"
+
+
 def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
     """One rule on one subject for `subject.profile`: a finding, an unknown, or None (ok)."""
     env = Env(subject, rule.params)
@@ -91,12 +98,12 @@ def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
         if applies is False:
             return None
         if applies is None:
-            return Unknown(rule.id, subject.profile, subject.input, ", ".join(env.missing))
+            return Unknown(rule.id, subject.profile, subject.input, _missing(env, subject))
     verdict = rule.expect.evaluate(env)
     if verdict is True:
         return None
     if verdict is None:
-        return Unknown(rule.id, subject.profile, subject.input, ", ".join(env.missing) or "?")
+        return Unknown(rule.id, subject.profile, subject.input, _missing(env, subject))
     inner = _render(rule.location, env)
     location = subject.location
     if inner:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import tests.engine.testfacts  # noqa: F401  (registers the test.* facts)
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.engine import build_subjects, check_rule, evaluate
@@ -108,3 +110,21 @@ def test_facts_are_lazy_and_computed_once(tmp_path: Path) -> None:
     for profile in ("dom0", "domu"):
         assert subject.with_profile(profile).get("test.counted") == 1
     assert len(calls) == 1  # shared across profiles of one subject
+
+
+def test_a_failing_fact_is_unknown_with_its_reason(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenlint.facts import Subject, fact
+
+    @fact("test.crashes", ("kernel",))
+    def crashes(s: Subject) -> object:
+        raise ValueError("bad bytes\nsecond line")
+
+    monkeypatch.delenv("XENLINT_DEBUG", raising=False)
+    rule_path = tmp_path / "crash.toml"
+    rule_path.write_text(RULE.replace("when = 'test.config.CONFIG_XEN == \"y\"'\n", "")
+                         .replace("test.config.CONFIG_XEN_DOM0 == \"y\"", "test.crashes == 1"))
+    art = Artifact("/in/config-6.1", Kind.KERNEL_CONFIG)
+    result = check_rule(load_rule(rule_path), build_subjects([art])[0].with_profile("dom0"))
+    assert isinstance(result, Unknown)
+    assert result.missing == "test.crashes (ValueError: bad bytes)"

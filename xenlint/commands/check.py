@@ -35,7 +35,7 @@ def _emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) ->
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
               color: bool | None, **kwargs: Any) -> None:
-    """Check PATH... (packages, kernels, initramfs images, root trees) against the rules."""
+    """Check packages, kernels, initramfs images and root trees against the rules."""
     options = options_from(kwargs)
     try:
         report = lint_paths(list(paths), options)

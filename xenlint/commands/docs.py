@@ -19,8 +19,11 @@ from xenlint.rulebook import load_rulebook
 @click.option("--dir", "docs_dir", type=click.Path(file_okay=False, path_type=Path),
               default=REPO / "docs", show_default="the checkout's docs/")
 def docs_cmd(check: bool, docs_dir: Path) -> None:
-    """Write docs/rules/<id>.md, docs/rules/index.md, docs/checklist.md, docs/facts.md and
-    docs/writing-rules.md from the shipped rules (never from a user's configuration)."""
+    """Regenerate the docs from the shipped rules and facts.
+
+    Writes docs/rules/<id>.md, docs/rules/index.md, docs/checklist.md, docs/facts.md and
+    docs/writing-rules.md (never from a user's configuration).
+    """
     book = load_rulebook()
     if book.errors:
         click.echo("\n".join(f"xenlint: {e}" for e in book.errors), err=True)

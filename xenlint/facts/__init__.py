@@ -9,6 +9,7 @@ Modules in this package are imported automatically, so a new fact is one decorat
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class Subject:
     are computed again for each profile.
     """
 
-    __slots__ = ("_cache", "artifact", "input", "kind", "location", "profile", "run")
+    __slots__ = ("_cache", "artifact", "failures", "input", "kind", "location", "profile", "run")
 
     def __init__(
         self,
@@ -109,10 +110,14 @@ class Subject:
         # where inside that input, for nested subjects ("x.deb!/boot/initrd.img-..."), or None
         self.location = location
         self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
+        # fact name -> one-line reason, for facts that failed on this subject's bytes
+        self.failures: dict[str, str] = {}
 
     def with_profile(self, profile: str) -> Subject:
-        return Subject(self.kind, self.artifact, self.run, profile, input=self.input,
+        twin = Subject(self.kind, self.artifact, self.run, profile, input=self.input,
                        location=self.location, cache=self._cache)
+        twin.failures = self.failures
+        return twin
 
     def get(self, name: str) -> object:
         """The value of fact `name` for this subject; None if unknown or not applicable."""
@@ -123,9 +128,16 @@ class Subject:
         if key not in self._cache:
             try:
                 self._cache[key] = spec.fn(self)
-            except ArtifactError:
+            except ArtifactError as exc:
                 # reading a member failed (corrupt, over a limit): the fact is not shown
                 self._cache[key] = None
+                self.failures[name] = str(exc)
+            except Exception as exc:
+                # a fact tripping over unexpected bytes must not end the run with a traceback
+                if os.environ.get("XENLINT_DEBUG"):
+                    raise
+                self._cache[key] = None
+                self.failures[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return self._cache[key]
 
     def computed(self) -> list[str]:
