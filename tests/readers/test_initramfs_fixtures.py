@@ -113,3 +113,21 @@ def test_truncated_and_corrupt(tmp_path: Path) -> None:
     assert "bad ino field" in _broken(tmp_path, b"070701" + b"Z" * 104)
     early = (IDIR / "initrd-early-xz.img").read_bytes()
     assert "neither cpio nor" in _broken(tmp_path, early[:1024] + b"JUNKJUNK" * 8)
+
+
+def test_lzo_needs_no_external_program(tmp_path: Path) -> None:
+    """libarchive without liblzo2 would run `lzop -d`; xenlint decodes lzop itself."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from xenlint.readers import read_path; "
+            "arts = [read_path(p)[0] for p in sys.argv[1:]]; "
+            "print([a.error for a in arts])")
+    paths = [str(IDIR / "initrd-lzo.img"),
+             str(IDIR.parent / "kernel" / "bzImage-lzo")]
+    env = {**os.environ, "PATH": str(tmp_path),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    res = subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True,
+                         text=True, check=True)
+    assert res.stdout.strip() == "[None, None]"

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from xenlint.artifact import Artifact
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import decompress, sniff_compression
+from xenlint.readers.archive import sniff_compression
+from xenlint.readers.lzop import decompress
 
 PEEK_BYTES = 1 << 16
 

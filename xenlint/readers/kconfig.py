@@ -79,7 +79,7 @@ def read_kconfig(source: Source, ctx: ReadContext) -> Artifact:
 
 @inner_format(is_kconfig, "kconfig")
 def _read_compressed(source: Source, ctx: ReadContext, compression: str) -> Artifact:
-    from xenlint.readers.archive import decompress
+    from xenlint.readers.lzop import decompress
 
     out = bytearray()
     with source.open() as f:

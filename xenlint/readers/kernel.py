@@ -14,11 +14,12 @@ from typing import Any
 from xenlint.artifact import Artifact, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import SliceReader, decompress, sniff_compression
+from xenlint.readers.archive import SliceReader, sniff_compression
 from xenlint.readers.blocks import file_blocks
 from xenlint.readers.compressed import inner_format
 from xenlint.readers.kconfig import parse_config
 from xenlint.readers.kscan import KernelScan, is_elf
+from xenlint.readers.lzop import decompress
 
 NESTED = (
     "/boot/vmlinuz*", "/boot/vmlinux*", "/boot/bzImage*", "/boot/Image*", "/boot/kernel-*",

@@ -11,9 +11,9 @@ from xenlint.artifact import Artifact, Kind
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import decompress
 from xenlint.readers.compressed import inner_format
 from xenlint.readers.elfnotes import ELF_MAGIC
+from xenlint.readers.lzop import decompress
 
 SIGNATURE_MARK = b"~Module signature appended~\n"
 MAX_MODINFO = 1 << 20
