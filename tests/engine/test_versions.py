@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.engine.testfacts import FakeSubject
 from xenlint.condition import Env, compile_condition
@@ -71,3 +73,15 @@ def test_in_conditions(text: str, expected: bool | None) -> None:
     facts = {"test.version": "1:7.2+dfsg-7+deb12u18+b3", "test.rpmver": "4.17.2-3.fc38",
              "test.release": "6.1.0-28-amd64"}
     assert compile_condition(text).evaluate(Env(FakeSubject(facts))) is expected
+
+
+_VERSIONS = st.text(alphabet="0123456789abz.~^_+", max_size=8)
+
+
+@given(_VERSIONS, _VERSIONS, _VERSIONS)
+def test_rpmvercmp_is_an_ordering(a: str, b: str, c: str) -> None:
+    assert rpmvercmp(a, a) == 0
+    assert rpmvercmp(a, b) == -rpmvercmp(b, a)
+    if rpmvercmp(a, b) <= 0 and rpmvercmp(b, c) <= 0 and "0" not in a + b + c:
+        # leading zeros make distinct strings equal; elsewhere the order is transitive
+        assert rpmvercmp(a, c) <= 0
