@@ -186,7 +186,8 @@ def sarif_log(report: Report, base: Path | None = None) -> dict[str, Any]:
         }],
         "results": results,
         # relative uris resolve against the directory xenlint ran in (GitHub: the checkout)
-        "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri().rstrip("/") + "/"}},
+        "originalUriBaseIds": {SRCROOT: {"uri": "file://" + _quote(base.as_posix().rstrip("/"))
+                                         + "/"}},
         "properties": {"profiles": list(report.profiles)},
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
