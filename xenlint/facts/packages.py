@@ -34,13 +34,14 @@ def _set(subject: Subject) -> ps.PackageSet:
 
 
 def is_xen_meta(art: Artifact) -> bool:
-    """A Xen meta-package: it ships nothing but its own docs, and is named for Xen or
-    relates to Xen packages."""
+    """A Xen meta-package: it ships nothing but its own changelog/copyright-style docs (a
+    package shipping Xen documentation proper is the doc package, not a meta-package), and
+    is named for Xen or relates to Xen packages."""
     pkg = art.package
     if pkg is None:
         return False
     if any(not p.startswith(("/usr/share/doc/", "/usr/share/lintian/", "/usr/share/bug/"))
-           for p in art.files):
+           or is_xen_doc(p) for p in art.files):
         return False
     rel_names = " ".join(pkg.depends + pkg.pre_depends + pkg.recommends + pkg.provides)
     return pkg.name.startswith("xen") or bool(re.search(r"\bxen-(hypervisor|utils|tools)",
