@@ -163,6 +163,24 @@ def xen_notes(art: Artifact | None) -> dict[str, Any] | None:
 
 
 _K = ("kernel",)
+_BARE = (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG)
+
+
+def unit(subject: Subject) -> Artifact | None:
+    """The kernel unit of a subject. A bare image or config is joined with the bare images
+    and configs of the same release given in the same run (one kernel release, checked
+    together), so a vmlinux and its config-<release> answer for each other."""
+    art = subject.artifact
+    if art is None or art.kind not in _BARE:
+        return art
+    rel = release(art)
+    if rel is None:
+        return art
+    peers = [a for a in subject.run.artifacts if a is not art and a.kind in _BARE
+             and not a.error and release(a) == rel]
+    if not peers:
+        return art
+    return Artifact(art.path, Kind.FILE, children=[art, *peers])
 
 
 @fact("kernel.config", _K)
@@ -170,19 +188,19 @@ def kernel_config(subject: Subject) -> dict[str, str] | None:
     """The kernel configuration: `/boot/config-<release>` (the kernel-config child), else
     the image's embedded IKCONFIG. `# CONFIG_X is not set` reads as "n"; an option the
     config does not mention is absent: it compares equal to nothing ("y", "m" or "n")."""
-    return config(subject.artifact)
+    return config(unit(subject))
 
 
 @fact("kernel.release", _K)
 def kernel_release(subject: Subject) -> str | None:
     """The kernel release (`uname -r`), e.g. 6.1.0-56-cloud-amd64."""
-    return release(subject.artifact)
+    return release(unit(subject))
 
 
 @fact("kernel.version", _K)
 def kernel_version(subject: Subject) -> Version | None:
     """The kernel release as a version that compares numerically (`kernel.version < "5.3"`)."""
-    rel = release(subject.artifact)
+    rel = release(unit(subject))
     if rel is None or kernel_numbers(rel) is None:
         return None
     return Version(rel, "kver")
@@ -191,20 +209,20 @@ def kernel_version(subject: Subject) -> Version | None:
 @fact("kernel.arch", _K)
 def kernel_arch(subject: Subject) -> str | None:
     """x86_64, arm64, x86 or arm: from the image, else the config, else the package."""
-    return arch(subject.artifact)
+    return arch(unit(subject))
 
 
 @fact("kernel.xen_notes", _K)
 def kernel_xen_notes(subject: Subject) -> dict[str, Any] | None:
     """The image's Xen ELF notes by name (GUEST_OS, ENTRY, PHYS32_ENTRY, ...); {} when the
     image has none; unknown when no image was given."""
-    return xen_notes(subject.artifact)
+    return xen_notes(unit(subject))
 
 
 @fact("kernel.xen_entry", _K)
 def kernel_xen_entry(subject: Subject) -> bool | None:
     """Whether the image carries a Xen entry point: the PV ENTRY or the PVH PHYS32_ENTRY note."""
-    notes = xen_notes(subject.artifact)
+    notes = xen_notes(unit(subject))
     if notes is None:
         return None
     return "ENTRY" in notes or "PHYS32_ENTRY" in notes
@@ -215,15 +233,15 @@ def kernel_drivers(subject: Subject) -> dict[str, str] | None:
     """Xen drivers by canonical module name (xen_blkfront, xen_netback, xenfs, ...) ->
     "y" built in, "m" module (shipped, or no module tree to check), "m-not-shipped",
     or "n". Unknown without a config."""
-    return driver_states(subject.artifact)
+    return driver_states(unit(subject))
 
 
 @fact("kernel.modules_not_shipped", _K)
 def kernel_modules_not_shipped(subject: Subject) -> str | None:
     """Xen drivers the config builds as modules (=m) whose .ko the package does not ship
     for its release, comma-separated ("" when none). Unknown without a module tree."""
-    states = driver_states(subject.artifact)
-    if states is None or modules(subject.artifact) is None:
+    states = driver_states(unit(subject))
+    if states is None or modules(unit(subject)) is None:
         return None
     return ", ".join(n.replace("_", "-") for n, s in states.items() if s == "m-not-shipped")
 
@@ -258,13 +276,13 @@ _YM = ("y", "m")
 def kernel_dom0_devices_missing(subject: Subject) -> str | None:
     """Toolstack device drivers a dom0 kernel lacks (XENFS, XEN_PRIVCMD, XEN_DEV_EVTCHN,
     XEN_GNTDEV as y/m; XEN_COMPAT_XENFS=y), comma-separated; "" when complete."""
-    cfg = config(subject.artifact)
+    cfg = config(unit(subject))
     if cfg is None:
         return None
     wanted: dict[str, tuple[str, ...]] = {
         "CONFIG_XENFS": _YM, "CONFIG_XEN_DEV_EVTCHN": _YM, "CONFIG_XEN_GNTDEV": _YM,
         "CONFIG_XEN_COMPAT_XENFS": ("y",)}
-    nums = kernel_numbers(release(subject.artifact) or "") or (99,)
+    nums = kernel_numbers(release(unit(subject)) or "") or (99,)
     if nums >= (3, 3):  # privcmd became its own driver in 3.3; before, xenfs carried it
         wanted["CONFIG_XEN_PRIVCMD"] = _YM
     return missing_options(cfg, wanted)
@@ -273,7 +291,7 @@ def kernel_dom0_devices_missing(subject: Subject) -> str | None:
 @fact("kernel.memory_hotplug_missing", _K)
 def kernel_memory_hotplug_missing(subject: Subject) -> str | None:
     """Options a guest needs to grow its memory past the boot size, missing from the config."""
-    cfg = config(subject.artifact)
+    cfg = config(unit(subject))
     if cfg is None:
         return None
     return missing_options(cfg, {"CONFIG_XEN_BALLOON": ("y",), "CONFIG_MEMORY_HOTPLUG": ("y",),
@@ -283,7 +301,7 @@ def kernel_memory_hotplug_missing(subject: Subject) -> str | None:
 @fact("kernel.cpu_hotplug_missing", _K)
 def kernel_cpu_hotplug_missing(subject: Subject) -> str | None:
     """Options a guest needs to bring hot-plugged vCPUs online (SMP, HOTPLUG_CPU)."""
-    cfg = config(subject.artifact)
+    cfg = config(unit(subject))
     if cfg is None:
         return None
     return missing_options(cfg, {"CONFIG_SMP": ("y",), "CONFIG_HOTPLUG_CPU": ("y",)})
