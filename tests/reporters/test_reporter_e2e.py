@@ -21,17 +21,25 @@ import xmlschema
 from click.testing import CliRunner
 
 from xenlint.cli import main
+from xenlint.rulebook import load_rulebook
 
 DEB = "_4.17.7+13-g2445b30a44-0+deb12u1_amd64.deb"
 INPUTS = {
     "deb": [f"xenstore-utils{DEB}", f"xen-utils-common{DEB}", f"xen-utils-4.17{DEB}",
             "qemu-system-xen_1%3a7.2+dfsg-7+deb12u18+b3_amd64.deb"],
     "initramfs": ["initrd.img-6.1.0-56-cloud-amd64.dracut",
-                  "initrd.img-6.1.0-56-cloud-amd64.itools-most"],
+                  "initrd.img-6.1.0-56-cloud-amd64.itools-most",
+                  "initrd.img-6.1.0-56-cloud-amd64.itools-list"],
     "kernel": ["config-6.1.0-56-cloud-amd64"],
+    "rpm": ["xen-tools-badqemu-4.17.0-1.x86_64.rpm"],
 }
 BROKEN = "truncated_1.0_amd64.deb"
 ITOOLS = "inputs/initrd.img-6.1.0-56-cloud-amd64.itools-most"
+# shipped rules issue 4 names, and the input (known from MANIFEST.md) each must flag
+ISSUE_RULES = {
+    "initramfs-missing-xen-blkfront": "inputs/initrd.img-6.1.0-56-cloud-amd64.itools-list",
+    "libxl-device-model-not-shipped": "inputs/xen-tools-badqemu-4.17.0-1.x86_64.rpm",
+}
 
 RULES = {
     "e2e-package-named-xen": '''
@@ -132,15 +140,19 @@ def test_json_validates_and_holds_the_test_rules_findings(run: Runner) -> None:
     data = _json(run)
     jsonschema.Draft202012Validator(schema).validate(data)
     mine = [f for f in data["findings"] if f["rule"] == "e2e-package-named-xen"]
-    assert sorted(f["artifact"] for f in mine) == sorted(f"inputs/{n}" for n in INPUTS["deb"])
-    assert all(f["location"] == "/usr/share/doc/" + f["artifact"][7:].split("_")[0]
-               for f in mine)
+    assert sorted(f["artifact"] for f in mine) == sorted(
+        f"inputs/{n}" for n in INPUTS["deb"] + INPUTS["rpm"])
+    for f in mine:
+        name = re.fullmatch(r"package (\S+) is flagged by the end-to-end test rule", f["message"])
+        assert name and f["location"] == f"/usr/share/doc/{name.group(1)}"
+        assert Path(f["artifact"]).name.startswith(name.group(1))
     [waived] = [f for f in mine if f["suppressed"]]
     assert waived["artifact"] == f"inputs/xenstore-utils{DEB}"
     assert waived["suppression_reason"] == "xenstore-utils is accepted in the end-to-end test"
     dracut = [f for f in data["findings"] if f["rule"] == "e2e-initramfs-not-dracut"]
-    assert sorted((f["artifact"], f["profile"]) for f in dracut) == [
-        (ITOOLS, "domu"), (ITOOLS, "installer")]
+    assert sorted((f["artifact"], f["profile"]) for f in dracut) == sorted(
+        (f"inputs/{name}", profile) for name in INPUTS["initramfs"] if "itools" in name
+        for profile in ("domu", "installer"))
     assert [e["artifact"] for e in data["errors"]] == [f"inputs/{BROKEN}"]
     active = [f for f in data["findings"] if not f["suppressed"]]
     for severity in ("error", "warning", "info"):
@@ -208,3 +220,21 @@ def test_text_has_a_line_per_finding_and_the_summary(run: Runner) -> None:
     assert "\x1b[" not in out  # not a terminal, so no colour
     assert lines[-1].endswith(f"{len(data['artifacts'])} artifacts")
     assert sum(line.startswith("O: ") for line in lines) == data["summary"]["suppressed"]
+
+
+def test_shipped_issue_rules_go_through_every_reporter(run: Runner) -> None:
+    """The shipped rules of issue 4 that exist in rules/ flag their corpus input everywhere."""
+    shipped = set(load_rulebook().rules)
+    data = _json(run)
+    sarif = json.loads(run("sarif")[1])["runs"][0]
+    junit = {s.get("name"): s for s in ET.fromstring(run("junit")[1]).findall("testsuite")}
+    text = run("text")[1].splitlines()
+    for rule, artifact in ISSUE_RULES.items():
+        if rule not in shipped:
+            continue
+        assert any(f["rule"] == rule and f["artifact"] == artifact for f in data["findings"])
+        assert any(r["ruleId"] == rule and r["locations"][0]["physicalLocation"]
+                   ["artifactLocation"]["uri"] == artifact for r in sarif["results"])
+        [case] = [c for c in junit[artifact].findall("testcase") if c.get("name") == rule]
+        assert case.find("failure") is not None
+        assert any(line.startswith(f"E: {artifact}: {rule} ") for line in text)
