@@ -19,7 +19,7 @@ from xenlint.limits import ArtifactError
 
 ELF_MAGIC = b"\x7fELF"
 HEAD_BYTES = 1 << 16
-MAX_NOTE_BYTES = 1 << 20  # one PT_NOTE segment; Linux's are a few hundred bytes
+MAX_NOTE_BYTES = 1 << 16  # one PT_NOTE segment; Linux's are a few hundred bytes
 MAX_NOTE_SEGMENTS = 16
 # zero-filled reads outside the kept ranges are capped, so a hostile size cannot allocate
 MAX_HOLE_READ = 1 << 16
@@ -163,9 +163,11 @@ class NoteCollector:
         size = max([self.pos, *[off + len(b) for off, _, b in self._ranges]])
         elf = _elf(regions, size)
         out: list[tuple[str, int, bytes]] = []
+        complete = {off for off, n, buf in self._ranges if len(buf) >= n}
         try:
             for seg in elf.iter_segments():
-                if seg["p_type"] != "PT_NOTE":
+                # a note segment cut short by the end of the file is not parsed from zeros
+                if seg["p_type"] != "PT_NOTE" or seg["p_offset"] not in complete:
                     continue
                 for note in seg.iter_notes():
                     ntype = note["n_type"]

@@ -21,6 +21,7 @@ MAGIC = b"\x89LZO\x00\r\n\x1a\n"
 BLOCK_MAX = 256 * 1024  # lib/decompress_unlzo.c: LZO_BLOCK_SIZE
 F_ADLER32_D, F_ADLER32_C, F_H_EXTRA_FIELD = 0x1, 0x2, 0x40
 F_CRC32_D, F_CRC32_C, F_H_FILTER = 0x100, 0x200, 0x800
+MAX_EXTRA = 1 << 16
 
 
 def _read(f: BinaryIO | io.RawIOBase, n: int, label: str) -> bytes:
@@ -55,7 +56,10 @@ def _header(f: BinaryIO | io.RawIOBase, label: str) -> int:
     name_len = _u(f, "B", label)
     _read(f, name_len + 4, label)  # name, header checksum
     if flags & F_H_EXTRA_FIELD:
-        _read(f, _u(f, "I", label) + 4, label)
+        extra = _u(f, "I", label)
+        if extra > MAX_EXTRA:
+            raise ArtifactError(f"{label} has an lzop header extra field of {extra} bytes")
+        _read(f, extra + 4, label)
     return flags
 
 

@@ -17,6 +17,7 @@ from xenlint.readers.lzop import decompress
 
 SIGNATURE_MARK = b"~Module signature appended~\n"
 MAX_MODINFO = 1 << 20
+SHF_COMPRESSED = 0x800
 
 
 def is_elf_relocatable(head: bytes) -> bool:
@@ -41,6 +42,8 @@ def module_facts(data: bytes, filename: str) -> dict[str, Any]:
         sec = elf.get_section_by_name(".modinfo")
         if sec is None:
             raise ArtifactError("is an ELF object without a .modinfo section (not a module)")
+        if sec["sh_flags"] & SHF_COMPRESSED:
+            raise ArtifactError("has a compressed .modinfo section (not a kernel module)")
         if sec["sh_size"] > MAX_MODINFO or sec["sh_offset"] + sec["sh_size"] > len(data):
             raise ArtifactError("has a .modinfo section outside the file or too large")
         info = modinfo_fields(sec.data())
