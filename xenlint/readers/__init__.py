@@ -116,7 +116,8 @@ def is_nested_candidate(path: str) -> bool:
     """Whether a member at `path` should be opened as a nested artifact."""
     global _NESTED_RE
     if _NESTED_RE is None:
-        pats = [p for r in _READERS for p in r.nested]
+        # kernel readers share one pattern list; compiling duplicates costs ms per process
+        pats = list(dict.fromkeys(p for r in _READERS for p in r.nested))
         _NESTED_RE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pats) or "(?!)")
     return _NESTED_RE.match(path) is not None
 
