@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import libarchive  # type: ignore[import-untyped]
 from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
@@ -67,7 +67,8 @@ class SliceReader(io.RawIOBase):
         self._f.seek(self._start + self._pos)
         # libarchive hands a ctypes char array: slice-assigning into it copies byte by byte
         # (~60x slower than the read); a byte-format view lets the file read straight into it
-        got = self._f.readinto(memoryview(buf).cast("B")[:n]) or 0
+        f = cast(io.BufferedIOBase, self._f)  # every file and BytesIO we slice has readinto
+        got = f.readinto(memoryview(buf).cast("B")[:n]) or 0
         self._pos += got
         return got
 
