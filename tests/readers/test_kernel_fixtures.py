@@ -108,3 +108,41 @@ def test_kernel_deb_children() -> None:
     assert tree.module["builtin_modinfo"] == ["ext4", "xenbus"]
     cfg = by_kind[Kind.KERNEL_CONFIG]
     assert cfg.config is not None and cfg.config["CONFIG_XEN_PVH"] == "y"
+
+
+def test_kernel_rpm_children() -> None:
+    art = one(KDIR / f"kernel-fixture-{RELEASE}.x86_64.rpm")
+    by_kind = {c.kind: c for c in art.children}
+    assert set(by_kind) == {Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG, Kind.MODULE_TREE}
+    assert all(c.error is None for c in art.children)
+    tree = by_kind[Kind.MODULE_TREE].module
+    assert tree is not None
+    assert tree["path"] == f"/usr/lib/modules/{RELEASE}"
+    assert tree["modules"] == ["xen-blkfront", "xen-scsifront"]  # .ko.xz stems
+    assert tree["has_modules_dep"] is True
+    assert tree["dep"] == {"xen-blkfront": [], "xen-scsifront": ["xen-blkfront"]}
+    img = by_kind[Kind.KERNEL_IMAGE].kernel
+    assert img is not None and img["compression"] == "zstd"
+
+
+def test_root_tree_kernel(tmp_path: Path) -> None:
+    """A root tree (chroot) with a kernel yields the same three children."""
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    (boot / f"vmlinuz-{RELEASE}").write_bytes((KDIR / "bzImage-lz4").read_bytes())
+    (boot / f"config-{RELEASE}").write_bytes((KDIR / f"config-{RELEASE}").read_bytes())
+    mdir = tmp_path / "lib" / "modules" / RELEASE / "kernel" / "drivers" / "net"
+    mdir.mkdir(parents=True)
+    (mdir / "xen-netfront.ko.zst").write_bytes((KDIR / "xen-netfront.ko.zst").read_bytes())
+    (mdir.parents[2] / "modules.builtin").write_text("kernel/fs/ext4/ext4.ko\n")
+    (tmp_path / "etc").mkdir()
+    [art] = read_path(tmp_path)
+    assert art.kind is Kind.DIRECTORY and art.error is None
+    by_kind = {c.kind: c for c in art.children}
+    assert set(by_kind) == {Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG, Kind.MODULE_TREE}
+    tree = by_kind[Kind.MODULE_TREE]
+    assert tree.module is not None
+    assert tree.module["modules"] == ["xen-netfront"] and tree.module["builtin"] == ["ext4"]
+    k = by_kind[Kind.KERNEL_IMAGE].kernel
+    assert k is not None and k["compression"] == "lz4"
+    assert k["xen_notes"]["PHYS32_ENTRY"] == 0x1000850
