@@ -135,3 +135,11 @@ def test_timestamp_honours_source_date_epoch(monkeypatch: pytest.MonkeyPatch) ->
     stamps = {s.get("timestamp") for s in suites(sample_report()).values()}
     assert stamps == {"1970-01-02T00:00:00"}
     assert as_xml(sample_report()) == as_xml(sample_report())
+
+
+def test_blank_names_still_give_valid_tokens(xsd: xmlschema.XMLSchema) -> None:
+    # found by the hypothesis test: xs:token names must not collapse to nothing
+    report = Report(findings=[replace(sample_report().findings[0], artifact="\n", location=None)],
+                    errors=[ReadError(" ", "unreadable")])
+    xsd.validate(as_xml(report))
+    assert set(suites(report)) == {"\\n", "' '"}

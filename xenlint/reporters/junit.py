@@ -26,7 +26,7 @@ from xenlint.reporters.locations import (
     inner_location,
     report_artifacts,
 )
-from xenlint.reporters.strings import safe_text
+from xenlint.reporters.strings import printable, safe_text
 
 # XML 1.0 cannot carry most control characters, even escaped
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -34,6 +34,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def _clean(text: str) -> str:
     return _NOT_XML.sub("\ufffd", safe_text(text))
+
+
+def _token(text: str) -> str:
+    """A name attribute (xs:token, at least one character once whitespace is collapsed)."""
+    shown = printable(text)
+    return shown if shown.split() else repr(text)
 
 
 def _timestamp() -> str:
@@ -90,7 +96,7 @@ def _rule_ids(report: Report) -> list[str]:
 
 def _suite(report: Report, artifact: str, number: int, hostname: str,
            stamp: str) -> ET.Element:
-    suite = ET.Element("testsuite", name=_clean(artifact), package="xenlint", id=str(number),
+    suite = ET.Element("testsuite", name=_token(artifact), package="xenlint", id=str(number),
                        hostname=hostname, timestamp=stamp, time="0")
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="xenlint.version", value=__version__)
@@ -101,14 +107,14 @@ def _suite(report: Report, artifact: str, number: int, hostname: str,
     counts = {"failure": 0, "skipped": 0, "passed": 0, "error": 0}
     unreadable = any(e.artifact == artifact for e in errors) and not mine and not unknown
     for rule in [] if unreadable else _rule_ids(report):
-        case = ET.SubElement(suite, "testcase", classname=_clean(artifact), name=_clean(rule),
+        case = ET.SubElement(suite, "testcase", classname=_token(artifact), name=_token(rule),
                              time="0")
         counts[_outcome(case, [f for f in mine if f.rule == rule],
                         [u for u in unknown if u.rule == rule])] += 1
     for e in errors:
         inner = inner_location(e.artifact, None)
-        case = ET.SubElement(suite, "testcase", classname=_clean(artifact),
-                             name=_clean("read-error" + (f" [{inner}]" if inner else "")),
+        case = ET.SubElement(suite, "testcase", classname=_token(artifact),
+                             name=_token("read-error" + (f" [{inner}]" if inner else "")),
                              time="0")
         el = ET.SubElement(case, "error", message=_clean(e.message), type="read-error")
         el.text = _clean(f"{e.artifact}: {e.message}")
