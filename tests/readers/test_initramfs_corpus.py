@@ -113,3 +113,20 @@ def test_lazy_read_of_a_member(corpus: Path, flavour: str) -> None:
     path = "/usr/lib/initrd-release" if flavour == "dracut" else "/conf/arch.conf"
     data = art.read(path)
     assert data is not None and len(data) == art.entries[path].size
+
+
+@pytest.mark.parametrize("name", [f"initramfs/initrd.img-{RELEASE}.dracut",
+                                  f"kernel/vmlinux-{RELEASE}.xz"])
+def test_peak_memory_stays_low(corpus: Path, name: str) -> None:
+    """The 70 MB dracut cpio and the 53 MB vmlinux stream through; neither is held."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; from xenlint.readers import read_path; "
+            "[a] = read_path(sys.argv[1]); assert a.error is None, a.error; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    res = subprocess.run([sys.executable, "-c", code, str(corpus / name)], check=True,
+                         capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    peak_mb = int(res.stdout.strip()) / 1024
+    assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB"
