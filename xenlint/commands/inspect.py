@@ -10,6 +10,7 @@ import click
 
 from xenlint.artifact import Artifact, Package
 from xenlint.cli import EXIT_ERROR, EXIT_OK, limit_options, limits_from, main
+from xenlint.kernel_view import detail_lines
 from xenlint.readers import read_path
 from xenlint.view import artifact_to_dict, errors_in
 
@@ -47,6 +48,7 @@ def _text(art: Artifact, indent: str = "") -> list[str]:
         if value:
             brief = {k: v for k, v in value.items() if not isinstance(v, (list, dict))}
             lines.append(f"{indent}  {slot}: {json.dumps(brief)}")
+    lines.extend(f"{indent}  {line}" for line in detail_lines(art))
     if art.config:
         lines.append(f"{indent}  config: {len(art.config)} options")
     for child in art.children:
