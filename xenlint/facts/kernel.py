@@ -305,3 +305,40 @@ def kernel_cpu_hotplug_missing(subject: Subject) -> str | None:
     if cfg is None:
         return None
     return missing_options(cfg, {"CONFIG_SMP": ("y",), "CONFIG_HOTPLUG_CPU": ("y",)})
+
+
+# ------------------------------------------------------------------ single modules
+_M = ("module",)
+# xenbus device types the Xen frontends bind to; modprobe finds them by `xen:<type>`
+XENBUS_ALIASES = {"xen_netfront": "xen:vif", "xen_blkfront": "xen:vbd",
+                  "xen_pcifront": "xen:pci", "xen_scsifront": "xen:vscsi",
+                  "xen_tpmfront": "xen:vtpm"}
+
+
+def _modinfo(subject: Subject) -> dict[str, Any] | None:
+    art = subject.artifact
+    return art.module if art is not None and art.kind is Kind.KERNEL_MODULE else None
+
+
+@fact("module.name", _M)
+def module_name(subject: Subject) -> str | None:
+    """The module's name as modprobe compares it (`_` for `-`), e.g. xen_netfront."""
+    info = _modinfo(subject)
+    return canonical(str(info["name"])) if info and info.get("name") else None
+
+
+@fact("module.aliases", _M)
+def module_aliases(subject: Subject) -> list[str] | None:
+    """The module's `alias=` entries from .modinfo (xen:vif, xennet, ...)."""
+    info = _modinfo(subject)
+    return [str(a) for a in info.get("alias") or []] if info else None
+
+
+@fact("module.xenbus_alias", _M)
+def module_xenbus_alias(subject: Subject) -> str | None:
+    """The `xen:<type>` alias a Xen frontend needs to autoload (xen:vif for xen-netfront);
+    unknown for other modules."""
+    info = _modinfo(subject)
+    if not info or not info.get("name"):
+        return None
+    return XENBUS_ALIASES.get(canonical(str(info["name"])))

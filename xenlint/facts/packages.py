@@ -240,3 +240,21 @@ def package_netfront_blacklisted(subject: Subject) -> str | None:
             if _BLACKLIST.search(data.decode("utf-8", "replace")):
                 return path
     return ""
+
+
+@fact("packages.hypervisors", ("packages",))
+def packages_hypervisors(subject: Subject) -> list[str]:
+    """Names of the packages of the run that ship a Xen hypervisor under /boot."""
+    return sorted(a.package.name for a in subject.run.packages
+                  if a.package and ps.hypervisor_files(a))
+
+
+@fact("packages.grub_xen_generator", ("packages",))
+def packages_grub_xen_generator(subject: Subject) -> str:
+    """The grub menu generator for Xen entries some artifact of the run ships
+    (/etc/grub.d/*_linux_xen, e.g. Debian grub-common's 20_linux_xen), or ""."""
+    for art in subject.run.artifacts:
+        for path in sorted(art.files):
+            if re.match(r"/etc/grub\.d/\d\d_\w*xen\w*$", path):
+                return path
+    return ""
