@@ -9,6 +9,7 @@ unchanged tree is not even hashed again. Nothing is ever written outside the roo
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -41,14 +42,20 @@ def _hash_tree(h: Any, root: Path, suffixes: tuple[str, ...]) -> None:
 
 def ruleset_hash(rule_dirs: tuple[Path, ...] = ()) -> str:
     """A hash of everything that shapes a view or the rules run on it: xenlint's code,
-    grammar and rule files, extra rule directories, and the contents facts capture."""
+    grammar and rule files, extra rule directories, and the contents facts capture.
+    Computed once per process: the code that runs does not change under it."""
+    return _ruleset_hash(tuple(rule_dirs), tuple(sorted(capture.patterns())))
+
+
+@functools.cache
+def _ruleset_hash(rule_dirs: tuple[Path, ...], patterns: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     pkg = Path(xenlint.__file__).parent
     _hash_tree(h, pkg, (".py", ".lark", ".toml", ".json"))
     for extra in (pkg.parent / "rules", *rule_dirs):
         h.update(str(extra).encode() + b"\0")
         _hash_tree(h, extra, (".toml", ".lark"))
-    h.update("\0".join(sorted(capture.patterns())).encode())
+    h.update("\0".join(patterns).encode())
     return h.hexdigest()
 
 

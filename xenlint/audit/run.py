@@ -62,13 +62,18 @@ def _failed(item: WorkItem, exc: BaseException) -> Artifact:
     return Artifact(item.display, Kind.FILE, error=msg)
 
 
+def cache_for(options: LintOptions, settings: AuditSettings) -> Cache | None:
+    if settings.cache_root is None:
+        return None
+    return Cache(settings.cache_root, salt_for(options.limits, tuple(options.extra_rule_dirs)))
+
+
 def analyse_all(items: list[WorkItem], options: LintOptions, settings: AuditSettings,
                 stats: AuditStats, progress: Progress | None = None,
                 executor: Executor | None = None) -> dict[WorkItem, Artifact | None]:
     """Every item's view: cache hits in this process, the rest through the executor."""
-    salt = salt_for(options.limits, tuple(options.extra_rule_dirs))
+    cache = cache_for(options, settings)
     root = settings.cache_root
-    cache = Cache(root, salt) if root else None
     index = StatIndex(root)
     views: dict[WorkItem, Artifact | None] = {}
     todo: list[WorkItem] = []
@@ -88,7 +93,7 @@ def analyse_all(items: list[WorkItem], options: LintOptions, settings: AuditSett
         progress(done, total)
     if todo:
         config = WorkerConfig(options.limits, settings.timeout,
-                              str(root) if root else None, salt)
+                              str(root) if root else None, cache.salt if cache else "")
         own = executor is None
         ex = executor or executor_for(settings.executor, settings.jobs)
         deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
@@ -150,6 +155,22 @@ def lint_group(artifacts: list[Artifact], options: LintOptions, label: str) -> R
     return lint._lint(artifacts, options, config, (known, rules), [label])
 
 
+def _held(art: Artifact) -> int:
+    return sum(len(a._captured) for a in art.walk())
+
+
+def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],
+           cache: Cache | None) -> None:
+    """A fact read member contents that nobody declared (a library of another package
+    found through the dependency closure): the view fetched them from the file during
+    lint. Store the richer view, so the next audit of the same bytes reads nothing."""
+    if cache is None:
+        return
+    for item, art in views.items():
+        if art is not None and art.sha256 and _held(art) > held.get(item, 0):
+            cache.put(art.sha256, art.path, art)
+
+
 def audit(target: str, options: LintOptions, settings: AuditSettings,
           progress: Progress | None = None, executor: Executor | None = None) -> AuditResult:
     """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
@@ -162,6 +183,7 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
     groups = discover(target, options.limits, open_contents(options))
     items = [i for g in groups for i in g.items]
     views = analyse_all(items, options, settings, stats, progress, executor)
+    held = {item: _held(art) for item, art in views.items() if art is not None}
     report = Report()
     for group in groups:
         arts = group_artifacts(group, views)
@@ -170,5 +192,6 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
         stats.skipped += sum(views.get(i, 0) is None for i in group.items)
         if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
             merge(report, lint_group(arts, options, group.label))
+    _learn(views, held, cache_for(options, settings))
     stats.seconds = time.perf_counter() - start
     return AuditResult(report, stats)

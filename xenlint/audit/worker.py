@@ -22,6 +22,8 @@ from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import WorkItem
+from xenlint.engine import build_subjects
+from xenlint.facts import registry
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import ReadContext, Source, read_path, read_source, sha256_file
 
@@ -74,8 +76,21 @@ def _read(path: str, display: str, limits: Limits, *, required: bool) -> Artifac
                        required=required)
 
 
+def warm(art: Artifact) -> None:
+    """Compute every fact on this artifact alone and forget the values: the member
+    contents facts read without declaring them (`art.read()`) stay captured in the view,
+    so the facts computed later on the whole package set find them without the file."""
+    for subject in build_subjects([art]):
+        for spec in registry().values():
+            if subject.kind in spec.subjects:
+                with contextlib.suppress(Exception):  # a fact's own bug shows up in lint
+                    subject.get(spec.name)
+
+
 def freeze(art: Artifact, source: str, limits: Limits) -> Artifact:
-    """Read what facts declared they want, then make the view picklable."""
+    """Read what facts want, then make the view picklable."""
+    if art.error is None:
+        warm(art)
     for a in art.walk():
         if a._loader is None:
             continue

@@ -1,0 +1,85 @@
+"""Builders for the repositories the audit tests read: real dpkg-deb, dpkg-scanpackages,
+apt-ftparchive and createrepo_c, always into pytest's tmp directories."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+
+def need(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        # the tools are part of the test environment (README); CI must have them
+        if os.environ.get("CI"):
+            pytest.fail(f"missing build tools: {', '.join(missing)}")
+        pytest.skip(f"missing build tools: {', '.join(missing)}")
+
+
+def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd64",
+             depends: str = "", files: Mapping[str, str] | None = None,
+             extra: str = "") -> Path:
+    """A small real .deb built by dpkg-deb."""
+    need("dpkg-deb")
+    stage = out_dir / f".stage-{name}"
+    (stage / "DEBIAN").mkdir(parents=True)
+    control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+               f"Maintainer: Test <test@example.org>\nDescription: {name} test package\n")
+    if depends:
+        control += f"Depends: {depends}\n"
+    (stage / "DEBIAN" / "control").write_text(control + extra)
+    for path, text in (files or {f"/usr/share/doc/{name}/copyright": "test\n"}).items():
+        target = stage / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    deb = out_dir / f"{name}_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage),
+                    str(deb)], check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    shutil.rmtree(stage)
+    return deb
+
+
+def deb_repo(root: Path, suites: Mapping[str, Iterable[Path]], *,
+             contents: bool = False) -> Path:
+    """dists/<suite>/main/binary-amd64/Packages.xz over pool/<suite>/, by dpkg-scanpackages;
+    with `contents`, a Contents-amd64.gz made by apt-ftparchive."""
+    need("dpkg-scanpackages", "xz")
+    for suite, debs in suites.items():
+        pool = root / "pool" / suite
+        pool.mkdir(parents=True, exist_ok=True)
+        for deb in debs:
+            shutil.copy(deb, pool / deb.name)
+        index_dir = root / "dists" / suite / "main" / "binary-amd64"
+        index_dir.mkdir(parents=True, exist_ok=True)
+        packages = subprocess.run(["dpkg-scanpackages", "--multiversion", f"pool/{suite}"],
+                                  cwd=root, check=True, capture_output=True).stdout
+        (index_dir / "Packages").write_bytes(packages)
+        subprocess.run(["xz", "-f", str(index_dir / "Packages")], check=True)
+        if contents:
+            need("apt-ftparchive")
+            text = subprocess.run(["apt-ftparchive", "contents", f"pool/{suite}"], cwd=root,
+                                  check=True, capture_output=True).stdout
+            (root / "dists" / suite / "main" / "Contents-amd64.gz").write_bytes(
+                gzip.compress(text, mtime=0))
+    return root
+
+
+def rpm_repo(root: Path, rpms: Iterable[Path]) -> Path:
+    need("createrepo_c")
+    (root / "Packages").mkdir(parents=True, exist_ok=True)
+    for rpm in rpms:
+        shutil.copy(rpm, root / "Packages" / rpm.name)
+    subprocess.run(["createrepo_c", "--quiet", str(root)], check=True, capture_output=True)
+    return root
+
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_RPMS = sorted((REPO / "fixtures" / "readers" / "rpm").glob("*.rpm"))
+FIXTURE_DEBS = sorted((REPO / "fixtures" / "readers" / "deb").glob("*.deb"))
