@@ -19,15 +19,27 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class DefaultCommandGroup(click.Group):
-    """Route `xenlint PATH...` to `xenlint check PATH...`."""
+    """Route `xenlint PATH...` to `xenlint check PATH...`.
+
+    Subcommands are imported when first named (one module per command in
+    xenlint/commands/), so `xenlint inspect` does not pay for the rule engine's imports.
+    """
 
     default_command = "check"
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _command_modules():
+            importlib.import_module(f"xenlint.commands.{cmd_name}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _load_commands()
+        return super().list_commands(ctx)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        if args and args[0] not in self.commands and self.default_command in self.commands \
-                and not args[0].startswith("-"):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             args = [self.default_command, *args]
         return super().resolve_command(ctx, args)
 
@@ -57,11 +69,15 @@ def main(debug: bool) -> None:
         os.environ["XENLINT_DEBUG"] = "1"
 
 
-def _load_commands() -> None:
+def _command_modules() -> list[str]:
     import xenlint.commands as pkg
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    return [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+
+
+def _load_commands() -> None:
+    for name in _command_modules():
+        importlib.import_module(f"xenlint.commands.{name}")
 
 
 def run() -> None:
@@ -69,6 +85,3 @@ def run() -> None:
         main()
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-_load_commands()
