@@ -33,8 +33,9 @@ def test_samples_read_cleanly() -> None:
 def test_readme_first_command_reports_the_missing_docs() -> None:
     res = CliRunner().invoke(main, [str(SAMPLES)])
     findings = [ln for ln in res.stdout.splitlines() if ln[:3] in ("E: ", "W: ", "I: ")]
-    assert len(findings) == 1, res.stdout
-    assert findings[0].startswith("W: ")
-    assert "meta-package-missing-docs" in findings[0]
-    assert "xen-system-sample" in findings[0]
+    docs = [ln for ln in findings if "meta-package-missing-docs" in ln]
+    assert len(docs) == 1 and docs[0].startswith("W: ") and "xen-system-sample" in docs[0]
+    # the docs are the sample's one defect: any other finding means a rule or the sample
+    # drifted (update the sample, or README's promise about it)
+    assert findings == docs, res.stdout
     assert res.exit_code == 0  # a warning is below the default --fail-on error
