@@ -108,12 +108,14 @@ def lint_paths(paths: Sequence[str | Path], options: LintOptions) -> Report:
     return _lint(artifacts, options, config, (known, rules), [str(p) for p in paths])
 
 
-def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions) -> Report:
-    """Check artifacts that were already read."""
+def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
+                   inputs: Sequence[str] | None = None) -> Report:
+    """Check artifacts that were already read. `inputs` are the paths the user gave (they
+    name the package-set subject and locate `xenlint-overrides`); default: the artifacts'."""
     config = config_for(options)
     known = all_rules(options, config)
     return _lint(list(artifacts), options, config, (known, select_rules(options, config, known)),
-                 [a.path for a in artifacts])
+                 [a.path for a in artifacts] if inputs is None else list(inputs))
 
 
 def _lint(artifacts: list[Artifact], options: LintOptions, config: Config,

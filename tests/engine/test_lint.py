@@ -214,3 +214,14 @@ def test_rules_and_explain_commands() -> None:
     assert "expect = 'not any f in package.files" in result.output
     assert CliRunner().invoke(main, ["explain", "no-such-rule"]).exit_code == 2
     assert CliRunner().invoke(main, ["explain", "unused-override"]).exit_code == 0
+
+
+def test_lint_artifacts_with_the_inputs_given(inputs: Path) -> None:
+    from xenlint.lint import lint_artifacts
+    from xenlint.readers import read_path
+
+    write_overrides(inputs / "xenlint-overrides", 'rule = "test-set-has-doc"\nreason = "r"')
+    arts = read_path(inputs / "fixture.rpm")
+    report = lint_artifacts(arts, opts(profiles=("installer",)), inputs=[str(inputs)])
+    assert [(f.rule, f.artifact, f.suppressed) for f in report.findings] == [
+        ("test-set-has-doc", str(inputs), True)]
