@@ -27,15 +27,16 @@ _SET_DEFAULT = re.compile(r"\b(grub2?-set-default|grubby\s+[^\n]*--set-default|"
                           r"update-bootloader\s+[^\n]*--default)")
 # How a name gets enabled: sysv registration, systemd enable or preset (what %systemd_post
 # expands to), debhelper's wrappers.
+_N = r"""['"]?[\w.@-]+['"]?"""  # a unit or script name, maybe quoted (debhelper quotes)
 _ENABLERS = (
-    re.compile(r"\bupdate-rc\.d\s+(?:-f\s+)?([\w.@-]+)\s+(?:defaults|enable|start)"),
-    re.compile(r"\bchkconfig\s+--add\s+([\w.@-]+)"),
-    re.compile(r"\bchkconfig\s+([\w.@-]+)\s+on\b"),
-    re.compile(r"\binsserv\s+(?:-\w+\s+)*([\w.@-]+)"),
-    re.compile(r"\brc-update\s+add\s+([\w.@-]+)"),
-    re.compile(r"\bdeb-systemd-helper\s+enable\s+((?:[\w.@-]+\s*)+)"),
-    re.compile(r"\bsystemctl\s+(?:--[\w-]+\s+)*(?:enable|preset)\s+((?:[\w.@-]+\s*)+)"),
-    re.compile(r"%(?:systemd_post|service_add_post)\s+((?:[\w.@-]+\s*)+)"),
+    re.compile(rf"\bupdate-rc\.d\s+(?:-f\s+)?({_N})\s+(?:defaults|enable|start)"),
+    re.compile(rf"\bchkconfig\s+--add\s+({_N})"),
+    re.compile(rf"\bchkconfig\s+({_N})\s+on\b"),
+    re.compile(rf"\binsserv\s+(?:-\w+\s+)*({_N})"),
+    re.compile(rf"\brc-update\s+add\s+({_N})"),
+    re.compile(rf"\bdeb-systemd-helper\s+enable\s+((?:{_N}[ \t]*)+)"),
+    re.compile(rf"\bsystemctl\s+(?:--[\w-]+\s+)*(?:enable|preset)\s+((?:{_N}[ \t]*)+)"),
+    re.compile(rf"%(?:systemd_post|service_add_post)\s+((?:{_N}[ \t]*)+)"),
 )
 
 
@@ -60,7 +61,7 @@ def enabled_names(art: Artifact) -> set[str]:
     names: set[str] = set()
     for pattern in _ENABLERS:
         for m in pattern.finditer(text):
-            names.update(w for w in m.group(1).split() if not w.startswith("-"))
+            names.update(w.strip("'\"") for w in m.group(1).split() if not w.startswith("-"))
     return names
 
 
