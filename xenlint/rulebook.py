@@ -106,12 +106,10 @@ class Rulebook:
 
 
 def default_rule_dirs() -> list[Path]:
-    """The shipped rules: `xenlint/rules` when installed, else the checkout's `rules/`."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "rules", here.parent / "rules"):
-        if candidate.is_dir():
-            return [candidate]
-    return []
+    """The shipped rules: `xenlint/rules` (in a checkout, a symlink to `rules/`, so that
+    wheels carry the rules as package data)."""
+    candidate = Path(__file__).resolve().parent / "rules"
+    return [candidate.resolve()] if candidate.is_dir() else []
 
 
 def load_rulebook(dirs: Iterable[Path] | None = None,
