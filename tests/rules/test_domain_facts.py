@@ -138,3 +138,24 @@ def test_xen_meta_package_detection() -> None:
     assert not pk.is_xen_meta(pkg("linux-image-cloud-amd64",
                                   files=("/usr/share/doc/linux-image-cloud-amd64/copyright",)))
     assert not pk.is_xen_meta(pkg("xen-utils", files=("/usr/sbin/xl",)))
+
+
+def test_path_status_follows_symlinks_across_packages() -> None:
+    def art(*links: tuple[str, str | None]) -> Artifact:
+        a = Artifact("x.deb", Kind.DEB)
+        for path, target in links:
+            kind = EntryType.SYMLINK if target else EntryType.FILE
+            a.entries[path] = Entry(path, kind, 0o755, 0, target)
+        return a
+
+    qemu = art(("/usr/bin/qemu-system-i386", None))
+    link = art(("/usr/lib/xen/bin/qemu-system-i386", "/usr/bin/qemu-system-i386"))
+    want = "/usr/lib/xen/bin/qemu-system-i386"
+    assert ps.path_status([link, qemu], want) is True
+    assert ps.path_status([link], want) is None  # the target's package was not given
+    assert ps.path_status([qemu], want) is False
+    # a directory symlink on the way (Fedora's /usr/lib/xen -> /usr/libexec/xen)
+    moved = art(("/usr/lib/xen", "../libexec/xen"),
+                ("/usr/libexec/xen/bin/qemu-system-i386", None))
+    assert ps.path_status([moved], want) is True
+    assert ps.path_status([art(("/a", "/b"), ("/b", "/a"))], "/a") is False

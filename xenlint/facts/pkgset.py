@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from debian.deb822 import PkgRelation
 
-from xenlint.artifact import Artifact, EntryType
+from xenlint.artifact import Artifact, Entry, EntryType
 from xenlint.facts import Run
+from xenlint.limits import MAX_SYMLINK_HOPS, resolve_link
 from xenlint.versions import debian_compare, rpm_compare
 
 # Depends-like fields that pull a package in on a default install (Recommends included:
@@ -159,6 +160,39 @@ def ships(arts: Iterable[Artifact], path: str) -> bool:
     """Whether one of `arts` ships `path` (a file, or a symlink that stands for it)."""
     return any(path in a.entries and a.entries[path].type is not EntryType.DIRECTORY
                for a in arts)
+
+
+def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
+    """Whether `path` leads to a file once the packages `arts` are installed together.
+
+    Symlinks are followed, at the path itself and at any directory on the way (Fedora's
+    /usr/lib/xen/bin/qemu-system-i386 -> /usr/bin/qemu-system-i386). True: a file is
+    reached. False: nothing is there. None: a symlink leads out of the given packages (its
+    target may come from a package that was not given), so the answer is unknown.
+    """
+    entries: dict[str, Entry] = {}
+    for art in arts:
+        for p, e in art.entries.items():
+            entries.setdefault(p, e)
+    current = path
+    for _ in range(MAX_SYMLINK_HOPS):
+        parts = current.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            prefix = "/" + "/".join(parts[:i])
+            entry = entries.get(prefix)
+            if entry is None:
+                if i < len(parts):
+                    continue  # a directory the packages do not list (RPMs often omit them)
+                # nothing here; a symlink met on the way may point outside the set
+                return None if current != path else False
+            if entry.type is EntryType.SYMLINK and entry.link_target:
+                rest = "/".join(parts[i:])
+                target = resolve_link(prefix, entry.link_target)
+                current = f"{target}/{rest}" if rest else target
+                break
+        else:
+            return entries[current].type is not EntryType.DIRECTORY
+    return False  # a symlink loop never reaches a file
 
 
 BIN_DIRS = ("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/", "/usr/local/sbin/")

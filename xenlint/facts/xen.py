@@ -115,16 +115,20 @@ def _bindir(subject: Subject) -> str:
     return DEFAULT_BINDIR
 
 
-def shipped_in(arts: list[Artifact], path: str) -> bool:
+def shipped_in(arts: list[Artifact], path: str) -> bool | None:
+    """Whether `path` is a file once `arts` are installed (symlinks followed); None when a
+    symlink leads to a package that was not given."""
     if "/" not in path:  # a bare name is found on $PATH: any bin dir will do
-        return any(ps.ships(arts, d + path) for d in ps.BIN_DIRS)
-    return ps.ships(arts, path)
+        found = [ps.path_status(arts, d + path) for d in ps.BIN_DIRS]
+        return True if True in found else (None if None in found else False)
+    return ps.path_status(arts, path)
 
 
 @fact("xen.device_model_shipped", _P)
 def xen_device_model_shipped(subject: Subject) -> bool | None:
     """Whether the device-model path libxl uses is shipped by the toolstack package or a
-    package its Depends/Recommends reach within the run."""
+    package its Depends/Recommends reach within the run (symlinks followed; unknown when a
+    symlink there leads to a package that was not given)."""
     path = xen_device_model_path(subject)
     if path is None:
         return None
