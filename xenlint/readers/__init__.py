@@ -225,7 +225,10 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
             tree = read_root_tree(p, display, ctx)
             derive_children(tree, ctx)
             return [tree]
-        return list(_read_collection(p, limits))
+        found = list(_read_collection(p, limits))
+        # an empty or unrelated folder is a mistake worth one line, not a silent clean run
+        return found or [Artifact(display, Kind.DIRECTORY,
+                                  error="holds no package, image or root tree xenlint reads")]
     return [read_source(Source(display, path=p), ReadContext.top(limits, display)) or
             Artifact(display, Kind.FILE, error="is not a format xenlint reads")]
 
