@@ -88,3 +88,10 @@ def test_root_tree_hard_links(tmp_path: Path) -> None:
 def test_missing_path_is_an_error_artifact(tmp_path: Path) -> None:
     [art] = read_path(tmp_path / "nope")
     assert art.error == "does not exist"
+
+
+def test_folder_with_nothing_readable_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing to lint\n")
+    [art] = read_path(tmp_path)
+    assert art.kind is Kind.DIRECTORY
+    assert art.error == "holds no package, image or root tree xenlint reads"
