@@ -8,6 +8,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any, BinaryIO, cast
 
+from rpmfile.errors import RPMError  # type: ignore[import-untyped]
 from rpmfile.headers import get_headers  # type: ignore[import-untyped]
 
 from xenlint import capture
@@ -254,7 +255,8 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
         f.seek(0)
         try:
             (_hstart, payload_start), h = get_headers(f)
-        except (AssertionError, struct.error, ValueError, IndexError, KeyError) as exc:
+        except (AssertionError, struct.error, ValueError, IndexError, KeyError, TypeError,
+                OverflowError, RPMError) as exc:
             raise ArtifactError(f"has a corrupt RPM header ({type(exc).__name__})") from None
     art = Artifact(source.display, Kind.RPM, package=_package(h))
     _entries(h, art, ctx)
