@@ -55,6 +55,7 @@ def test_debian_repository_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
     root = deb_repo(tmp_path / "repo", {"bookworm": sorted((corpus / "deb").glob("*.deb"))})
     cache = str(tmp_path / "cache")
     code, audited = as_json("audit", str(root), "--cache-dir", cache)
+    dom0 = as_json("audit", str(root), "--no-cache", "--profile", "dom0")
     code_check, checked = as_json("check", *map(str, sorted((root / "pool").rglob("*.deb"))))
     assert code == code_check
     assert _per_package(audited) and _per_package(audited) == _per_package(checked)
@@ -65,6 +66,8 @@ def test_debian_repository_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
     again = as_json("audit", str(root), "--cache-dir", cache)
     assert again[1]["errors"] == []
     assert again == (code, audited)
+    # other options: the set's report is linted again, from the cached views alone
+    assert as_json("audit", str(root), "--cache-dir", cache, "--profile", "dom0") == dom0
 
 
 def test_rpm_repository_of_the_corpus(corpus: Path, tmp_path: Path) -> None:

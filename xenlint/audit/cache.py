@@ -1,9 +1,11 @@
 """Per-artifact cache: frozen artifact views keyed by content hash, xenlint and rule set.
 
 Layout under the cache root (`$XDG_CACHE_HOME/xenlint` or `~/.cache/xenlint` unless
-`--cache-dir`): `views/<k[:2]>/<k>.pickle`, where k = sha256(salt + file sha256), and
-`stat-index.json`, which maps a file's (path, size, mtime, inode) to its sha256 so an
-unchanged tree is not even hashed again. Nothing is ever written outside the root.
+`--cache-dir`): `views/<k[:2]>/<k>.pickle`, where k = sha256(salt + file sha256);
+`reports/<k[:2]>/<k>.pickle`, the report of a package set whose inputs, options and
+rules are unchanged (verdicts.key); and `stat-index.json`, which maps a file's (path,
+size, mtime, inode) to its sha256 so an unchanged tree is not even hashed again.
+Nothing is ever written outside the root.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import xenlint
 from xenlint import capture
 from xenlint.artifact import Artifact
+from xenlint.finding import Report
 from xenlint.limits import Limits
 
 FORMAT = "1"
@@ -93,6 +96,20 @@ class Cache:
                 ImportError, TypeError):
             return None  # absent, or written by another xenlint: read the file again
         return art, display
+
+    def get_report(self, key: str) -> Report | None:
+        try:
+            with (self.root / "reports" / key[:2] / f"{key}.pickle").open("rb") as f:
+                report = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError,
+                ImportError, TypeError):
+            return None
+        return report if isinstance(report, Report) else None
+
+    def put_report(self, key: str, report: Report) -> None:
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            _atomic_write(self.root / "reports" / key[:2] / f"{key}.pickle",
+                          pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
 
     def put(self, sha256: str, display: str, art: Artifact | None) -> None:
         # a cache that cannot be written only costs time

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from xenlint.artifact import Artifact
 from xenlint.facts.artifact import relation_names
+from xenlint.rulebook import Rule
 
 NAME_GLOBS = (
     "xen*", "qemu*", "grub*", "libxen*", "linux-image*", "linux-modules*", "linux-signed*",
@@ -80,24 +81,11 @@ HEADER_FACTS = frozenset({
 })
 
 
-def rules_need_contents(options: object) -> bool:
-    """Whether some selected rule uses a fact beyond HEADER_FACTS. When in doubt, yes."""
-    try:
-        from xenlint.rulebook import default_rule_dirs, load_rulebook
-
-        dirs = [*default_rule_dirs(), *getattr(options, "extra_rule_dirs", ())]
-        book = load_rulebook(dirs)
-    except Exception:
-        return True
-    select = set(getattr(options, "select", ()) or ())
-    ignore = set(getattr(options, "ignore", ()) or ())
-    profiles = set(getattr(options, "profiles", ()) or ())
-    for rule in book:
-        if (select and rule.id not in select) or rule.id in ignore:
-            continue
-        if profiles and not profiles & set(rule.profiles):
-            continue
-        if rule.applies_to != "packages" and rule.applies_to != "package":
+def rules_need_contents(rules: Iterable[Rule]) -> bool:
+    """Whether some selected rule uses a fact beyond HEADER_FACTS (then the packages that
+    matter are opened; otherwise every package is judged from its index entry)."""
+    for rule in rules:
+        if rule.applies_to not in ("package", "packages"):
             return True  # kernels, initramfs and modules live inside packages
         if not {_base(f) for f in rule.facts} <= HEADER_FACTS:
             return True

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenlint.artifact import Artifact, Kind
+from xenlint.audit import verdicts
 from xenlint.audit.cache import Cache, StatIndex, salt_for
 from xenlint.audit.executor import Executor, WorkerCrashed, WorkerTimeout, executor_for
 from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
+from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import discover
+from xenlint.audit.verdicts import Rules
 from xenlint.audit.worker import Outcome, WorkerConfig, analyse, relocate
 from xenlint.finding import Report
 
@@ -62,24 +65,24 @@ def _failed(item: WorkItem, exc: BaseException) -> Artifact:
     return Artifact(item.display, Kind.FILE, error=msg)
 
 
-def cache_for(options: LintOptions, settings: AuditSettings) -> Cache | None:
+def cache_for(options: LintOptions, settings: AuditSettings, rules: Rules) -> Cache | None:
     if settings.cache_root is None:
         return None
-    return Cache(settings.cache_root, salt_for(options.limits, tuple(options.extra_rule_dirs)))
+    dirs = (*options.extra_rule_dirs, *rules.rule_dirs)
+    return Cache(settings.cache_root, salt_for(options.limits, tuple(dirs)))
 
 
-def analyse_all(items: list[WorkItem], options: LintOptions, settings: AuditSettings,
+def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
+                options: LintOptions, settings: AuditSettings, cache: Cache | None,
                 stats: AuditStats, progress: Progress | None = None,
                 executor: Executor | None = None) -> dict[WorkItem, Artifact | None]:
-    """Every item's view: cache hits in this process, the rest through the executor."""
-    cache = cache_for(options, settings)
-    root = settings.cache_root
-    index = StatIndex(root)
+    """Every item's view: cache hits in this process, the rest through the executor.
+    `shas` gains the hash of every file the workers hashed."""
     views: dict[WorkItem, Artifact | None] = {}
     todo: list[WorkItem] = []
     for item in dict.fromkeys(items):
-        sha = item.sha256 or index.lookup(item.path)
-        hit = cache.get(sha) if cache and sha else None
+        sha = shas.get(item)
+        hit = cache.get(sha) if cache is not None and sha else None
         if hit is None:
             todo.append(item)
             continue
@@ -91,31 +94,29 @@ def analyse_all(items: list[WorkItem], options: LintOptions, settings: AuditSett
     done, total = len(views), len(views) + len(todo)
     if progress:
         progress(done, total)
-    if todo:
-        config = WorkerConfig(options.limits, settings.timeout,
-                              str(root) if root else None, cache.salt if cache else "")
-        own = executor is None
-        ex = executor or executor_for(settings.executor, settings.jobs)
-        deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
-            if settings.timeout else 0
-        try:
-            for item, result in ex.run(functools.partial(analyse, config=config), todo,
-                                       deadline=deadline):
-                if isinstance(result, Outcome):
-                    views[item] = result.artifact
-                    stats.cached += result.cached
-                    stats.opened += not result.cached
-                    if result.sha256 and not item.sha256:
-                        index.record(item.path, result.sha256)
-                else:
-                    views[item] = _failed(item, result)
-                done += 1
-                if progress:
-                    progress(done, total)
-        finally:
-            if own:
-                ex.close()
-    index.save()
+    if not todo:
+        return views
+    config = WorkerConfig(options.limits, settings.timeout,
+                          str(cache.root) if cache else None, cache.salt if cache else "")
+    ex = executor or executor_for(settings.executor, settings.jobs)
+    deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
+        if settings.timeout else 0
+    try:
+        for item, result in ex.run(functools.partial(analyse, config=config), todo,
+                                   deadline=deadline):
+            if isinstance(result, Outcome):
+                views[item] = result.artifact
+                stats.cached += result.cached
+                stats.opened += not result.cached
+                shas[item] = shas.get(item) or result.sha256
+            else:
+                views[item] = _failed(item, result)
+            done += 1
+            if progress:
+                progress(done, total)
+    finally:
+        if executor is None:
+            ex.close()
     return views
 
 
@@ -134,25 +135,6 @@ def group_artifacts(group: Group, views: dict[WorkItem, Artifact | None]) -> lis
     if not group.metadata:
         return opened  # a tree: the order `check` reads it in
     return sorted(opened + group.metadata, key=lambda a: a.path)
-
-
-def open_contents(options: LintOptions) -> bool:
-    """Whether any selected rule needs more than package headers (then relevant packages
-    are opened). Facts about names, versions, relations and fields come from indexes."""
-    from xenlint.audit.relevance import rules_need_contents
-    return rules_need_contents(options)
-
-
-def lint_group(artifacts: list[Artifact], options: LintOptions, label: str) -> Report:
-    """`lint_artifacts`, but with the group's own input label, as `check DIR` passes the
-    directory: the package-set subject is named after it and `xenlint-overrides` is
-    looked for beside it. (lint_artifacts has no `inputs` parameter yet.)"""
-    from xenlint import lint
-
-    config = lint.config_for(options)
-    known = lint.all_rules(options, config)
-    rules = lint.select_rules(options, config, known)
-    return lint._lint(artifacts, options, config, (known, rules), [label])
 
 
 def _held(art: Artifact) -> int:
@@ -174,24 +156,41 @@ def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],
 def audit(target: str, options: LintOptions, settings: AuditSettings,
           progress: Progress | None = None, executor: Executor | None = None) -> AuditResult:
     """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
-    from xenlint import lint
-
     start = time.perf_counter()
     stats = AuditStats()
-    config = lint.config_for(options)
-    lint.select_rules(options, config, lint.all_rules(options, config))  # usage errors first
-    groups = discover(target, options.limits, open_contents(options))
-    items = [i for g in groups for i in g.items]
-    views = analyse_all(items, options, settings, stats, progress, executor)
+    rules = Rules.load(options)  # usage errors before any reading
+    groups = discover(target, options.limits, rules_need_contents(rules.selected))
+    cache = cache_for(options, settings, rules)
+    index = StatIndex(settings.cache_root)
+    shas = {i: i.sha256 or index.lookup(i.path) for g in groups for i in g.items}
+    parts: list[Report | None] = []
+    for group in groups:
+        k = verdicts.key(group, shas, options, rules, cache) if cache else None
+        parts.append(cache.get_report(k) if cache and k else None)
+    todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
+    views = analyse_all(todo, shas, options, settings, cache, stats, progress, executor)
+    for item, sha in shas.items():
+        if sha and not item.sha256:
+            index.record(item.path, sha)
+    index.save()
     held = {item: _held(art) for item, art in views.items() if art is not None}
     report = Report()
-    for group in groups:
-        arts = group_artifacts(group, views)
-        stats.groups.append((group.name, len(arts)))
-        stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
-        stats.skipped += sum(views.get(i, 0) is None for i in group.items)
-        if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
-            merge(report, lint_group(arts, options, group.label))
-    _learn(views, held, cache_for(options, settings))
+    for group, part in zip(groups, parts, strict=True):
+        if part is None:
+            arts = group_artifacts(group, views)
+            stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
+            stats.skipped += sum(views.get(i, 0) is None for i in group.items)
+            if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
+                part = verdicts.lint_group(arts, options, rules, group.label)
+                k = verdicts.key(group, shas, options, rules, cache) if cache else None
+                if cache and k:
+                    cache.put_report(k, part)
+        else:
+            stats.cached += len(group.items)
+            stats.from_index += len(group.metadata)
+        stats.groups.append((group.name, group.size))
+        if part is not None:
+            merge(report, part)
+    _learn(views, held, cache)
     stats.seconds = time.perf_counter() - start
     return AuditResult(report, stats)

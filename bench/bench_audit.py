@@ -1,0 +1,112 @@
+"""Benchmark (not a test): audit a generated Debian repository of small Xen packages.
+
+    python3 bench/bench_audit.py [--packages 400] [--keep DIR]
+
+Builds N packages with dpkg-deb and the index with dpkg-scanpackages in a temporary
+directory, then times `xenlint audit` end to end (a fresh process each time):
+-j1 and -j2 without cache, a first run that fills an empty cache, and the cached re-run.
+Goals (issue "Repository-wide audits"): -j2 >= 1.8x -j1; cached re-run <= 5% of a first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build_package(stage: Path, out: Path, i: int) -> None:
+    name = f"xen-bench-{i:04d}"
+    root = stage / name
+    (root / "DEBIAN").mkdir(parents=True)
+    depends = f"Depends: xen-bench-{i - 1:04d}\n" if i % 10 else ""
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: 1.{i}-1\nArchitecture: amd64\n"
+        f"Maintainer: Bench <bench@example.org>\n{depends}"
+        f"Description: generated package {i} for the audit benchmark\n")
+    (root / "DEBIAN" / "postinst").write_text("#!/bin/sh\nset -e\nupdate-rc.d xen defaults\n")
+    (root / "DEBIAN" / "postinst").chmod(0o755)
+    files = {
+        f"usr/lib/xen/bin/tool-{i}": os.urandom(8192).hex(),
+        f"etc/xen/bench-{i}.cfg": "# generated\n" * 50,
+        f"usr/share/man/man1/tool-{i}.1": ".TH TOOL 1\n" * 20,
+        f"usr/share/doc/{name}/copyright": "public domain\n",
+    }
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root),
+                    str(out / f"{name}_1.{i}-1_amd64.deb")], check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    shutil.rmtree(root)
+
+
+def build_repo(base: Path, n: int) -> Path:
+    repo = base / "repo"
+    pool = repo / "pool" / "main"
+    pool.mkdir(parents=True)
+    for i in range(n):
+        build_package(base / "stage", pool, i)
+    index = repo / "dists" / "bench" / "main" / "binary-amd64"
+    index.mkdir(parents=True)
+    packages = subprocess.run(["dpkg-scanpackages", "--multiversion", "pool"], cwd=repo,
+                              check=True, capture_output=True).stdout
+    (index / "Packages").write_bytes(packages)
+    subprocess.run(["xz", str(index / "Packages")], check=True)
+    return repo
+
+
+def audit(repo: Path, *args: str) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "xenlint", "audit", str(repo),
+                          "--format", "json", *args], env=env, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if res.returncode not in (0, 1):
+        sys.exit(f"audit failed ({res.returncode}): {res.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packages", type=int, default=400)
+    ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the repo here")
+    args = ap.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="xenlint-bench-"))
+    try:
+        repo = base / "repo"
+        if not repo.exists():
+            t = time.perf_counter()
+            build_repo(base, args.packages)
+            print(f"built {args.packages} packages in {time.perf_counter() - t:.1f} s")
+        n = len(list((repo / "pool").rglob("*.deb")))
+        cache = base / "cache"
+        shutil.rmtree(cache, ignore_errors=True)
+        audit(repo, "--no-cache", "-j", "1", "--select", "xen-*")  # warm the page cache
+        j1 = audit(repo, "--no-cache", "-j", "1")
+        j2 = audit(repo, "--no-cache", "-j", "2")
+        fill = audit(repo, "--cache-dir", str(cache), "-j", "2")
+        cached = audit(repo, "--cache-dir", str(cache), "-j", "2")
+        print(f"packages:               {n}")
+        print(f"-j1, no cache:          {j1:6.2f} s  {n / j1:7.1f} packages/s")
+        print(f"-j2, no cache:          {j2:6.2f} s  {n / j2:7.1f} packages/s")
+        print(f"-j2, filling the cache: {fill:6.2f} s  {n / fill:7.1f} packages/s")
+        print(f"-j2, cached re-run:     {cached:6.2f} s  {n / cached:7.1f} packages/s")
+        print(f"speed-up -j2 / -j1:     {j1 / j2:6.2f}x   (goal >= 1.80x)")
+        print(f"cached / -j1 first run: {cached / j1:6.1%}   (goal <= 5%)")
+        print(f"cached / -j2 first run: {cached / fill:6.1%}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Package-set verdicts: lint one group with the engine `check` uses, and remember the
+report of a group whose inputs, options, configuration and rules have not changed."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xenlint import overrides
+from xenlint.artifact import Artifact
+from xenlint.audit.cache import Cache
+from xenlint.audit.model import Group, WorkItem
+from xenlint.finding import Report
+
+if TYPE_CHECKING:
+    from xenlint.config import Config
+    from xenlint.lint import LintOptions
+    from xenlint.rulebook import Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What `check` decides once per run: the configuration and the rules."""
+
+    config: Config
+    known: list[Rule]
+    selected: list[Rule]
+
+    @classmethod
+    def load(cls, options: LintOptions) -> Rules:
+        """Raises lint.LintError on a broken configuration, rule file or selection."""
+        from xenlint import lint
+
+        config = lint.config_for(options)
+        known = lint.all_rules(options, config)
+        return cls(config, known, lint.select_rules(options, config, known))
+
+    @property
+    def rule_dirs(self) -> tuple[Path, ...]:
+        return tuple(self.config.rule_dirs)
+
+
+def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
+               label: str) -> Report:
+    """`lint_artifacts`, but given the group's own input label, as `check DIR` passes the
+    directory: the package-set subject is named after it and `xenlint-overrides` is
+    looked for beside it. (lint_artifacts takes no `inputs` yet: see the audit docs.)"""
+    from xenlint import lint
+
+    return lint._lint(artifacts, options, rules.config, (rules.known, rules.selected),
+                      [label])
+
+
+def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
+        rules: Rules, cache: Cache) -> str | None:
+    """A digest of everything the group's report depends on, or None if some input's
+    content is not known yet (a new or changed file: it must be read first)."""
+    h = hashlib.sha256()
+    h.update(f"{cache.salt}\0{options!r}\0{rules.config!r}\0{group.label}\0".encode())
+    for path in (options.overrides_file, *overrides.beside([group.label])):
+        if path is not None:
+            try:
+                h.update(Path(path).read_bytes())
+            except OSError:
+                return None
+    for item in group.items:
+        sha = shas.get(item)
+        if sha is None:
+            return None
+        h.update(f"{item.display}\0{sha}\0{item.required}\0".encode())
+    # header-only packages are products of the index files: their pickles are stable
+    h.update(pickle.dumps(group.metadata, protocol=pickle.HIGHEST_PROTOCOL))
+    return h.hexdigest()
