@@ -125,8 +125,15 @@ def is_nested_candidate(path: str) -> bool:
 def choose(source: Source) -> ReaderSpec | None:
     head = source.head()
     for spec in _READERS:
-        if spec.sniff(head, source):
-            return spec
+        try:
+            if spec.sniff(head, source):
+                return spec
+        except (ArtifactError, OSError):
+            raise
+        except Exception:
+            # a sniff is a guess over hostile bytes: one that trips over them says "not mine"
+            if os.environ.get("XENLINT_DEBUG"):
+                raise
     return None
 
 
@@ -149,6 +156,8 @@ def read_source(source: Source, ctx: ReadContext, *, required: bool = True) -> A
         spec = choose(source)
     except OSError as exc:
         return Artifact(source.display, Kind.FILE, error=f"cannot be opened: {exc.strerror}")
+    except ArtifactError as exc:  # a sniff that had to look further and found it broken
+        return Artifact(source.display, Kind.FILE, error=str(exc))
     if spec is None:
         if not required:
             return None
