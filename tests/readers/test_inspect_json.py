@@ -103,3 +103,14 @@ def test_every_corpus_artifact_matches_schema(corpus: Path) -> None:
             assert art["package"]["name"]
         for a in walk(art):
             assert set(a["files"]) <= {e["path"] for e in a["entries"]}
+
+
+def test_every_fixture_matches_schema() -> None:
+    """All of fixtures/, hostile inputs included: errors are still well-formed artifacts."""
+    folders = sorted(d for d in FIXTURES.iterdir() if d.is_dir() and d.name != "recipes")
+    code, doc, err = inspect(*folders)
+    assert code in (0, 2)
+    valid(doc)
+    assert len(doc["artifacts"]) >= 40
+    assert "Traceback" not in err
+    assert all("\n" not in (a["error"] or "") for art in doc["artifacts"] for a in walk(art))
