@@ -25,7 +25,8 @@ from xenlint.facts import scripts as sc
 DEFAULT_BINDIR = "/usr/lib/xen/bin"
 DEFAULT_QEMU = f"{DEFAULT_BINDIR}/qemu-system-i386"
 XL_CONF = "/etc/xen/xl.conf"
-capture.want(XL_CONF, "/etc/default/grub", "/etc/default/grub.d/*")
+# libxenlight is read for its compiled-in paths: keep it from the first pass over its package
+capture.want(XL_CONF, "/etc/default/grub", "/etc/default/grub.d/*", "/usr/lib*/libxenlight.so*")
 _LIBXL = re.compile(r"/libxenlight\.so[.\d]*$")
 _UDEV_DIRS = ("/etc/udev/rules.d/", "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/")
 _P = ("package",)
