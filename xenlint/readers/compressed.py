@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xenlint.artifact import Artifact
+from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.archive import sniff_compression
 from xenlint.readers.lzop import decompress
@@ -56,10 +57,12 @@ def _inner(source: Source, ctx: ReadContext) -> Inner | None:
 def _sniff(head: bytes, source: Source) -> bool:
     if sniff_compression(head) is None:
         return False
-    from xenlint.limits import Limits
+    from xenlint.limits import LimitExceeded, Limits
 
     try:
         return _inner(source, ReadContext.top(Limits(), source.display)) is not None
+    except LimitExceeded:
+        return True  # the read reports it (e.g. compression nested too deep)
     except Exception:
         return False
 
@@ -68,5 +71,6 @@ def _sniff(head: bytes, source: Source) -> bool:
 def read_compressed(source: Source, ctx: ReadContext) -> Artifact:
     comp = sniff_compression(source.head(16)) or "none"
     found = _inner(source, ctx)
-    assert found is not None  # the sniff accepted it
+    if found is None:
+        raise ArtifactError(f"is {comp}-compressed data of a format xenlint does not read")
     return found[2](source, ctx, comp)

@@ -8,8 +8,9 @@ ranges; pyelftools then parses them from a sparse file, so no whole image is hel
 from __future__ import annotations
 
 import io
+import itertools
 import struct
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, BinaryIO, Literal, cast
 
 from elftools.common.exceptions import ELFError  # type: ignore[import-untyped]
 from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
@@ -21,6 +22,7 @@ ELF_MAGIC = b"\x7fELF"
 HEAD_BYTES = 1 << 16
 MAX_NOTE_BYTES = 1 << 16  # one PT_NOTE segment; Linux's are a few hundred bytes
 MAX_NOTE_SEGMENTS = 16
+MAX_SECTIONS = 4096  # vmlinux has ~40; more is not a kernel
 # zero-filled reads outside the kept ranges are capped, so a hostile size cannot allocate
 MAX_HOLE_READ = 1 << 16
 
@@ -211,3 +213,48 @@ def arch_of(layout: dict[str, Any]) -> str | None:
     if machine == "EM_RISCV":
         return "riscv64" if layout.get("class") == 64 else "riscv32"
     return ARCHES.get(str(machine))
+
+
+def check_segments(layout: dict[str, Any], size: int) -> None:
+    """Every PT_LOAD lies inside the `size` bytes the ELF turned out to have."""
+    for off, n, _va in layout.get("loads", []):
+        if off + n > size:
+            raise ArtifactError(f"is truncated: ELF segment at offset {off} ({n} bytes) runs "
+                                f"past the end ({size} bytes)")
+
+
+def check_sections(f: BinaryIO, size: int) -> None:
+    """The section header table and every section with file bytes lie inside the file and
+    do not overlap (a seekable ELF only: section headers sit at its end)."""
+    elf = _elf_real(f)
+    hdr = elf.header
+    if hdr["e_shnum"]:
+        end = hdr["e_shoff"] + hdr["e_shnum"] * hdr["e_shentsize"]
+        if end > size:
+            raise ArtifactError(f"has ELF section headers past the end of the file "
+                                f"(offset {hdr['e_shoff']}; corrupt ELF)")
+    spans = []
+    try:
+        for i in range(min(elf.num_sections(), MAX_SECTIONS)):
+            sec = elf.get_section(i)
+            if sec["sh_type"] == "SHT_NOBITS" or sec["sh_size"] == 0:
+                continue
+            if sec["sh_offset"] + sec["sh_size"] > size:
+                raise ArtifactError(f"has ELF section {i} past the end of the file "
+                                    "(corrupt ELF)")
+            spans.append((sec["sh_offset"], sec["sh_offset"] + sec["sh_size"], i))
+    except ArtifactError:
+        raise
+    except Exception as exc:
+        raise ArtifactError(f"has corrupt ELF section headers ({type(exc).__name__})") from None
+    spans.sort()
+    for (_s1, e1, i1), (s2, _e2, i2) in itertools.pairwise(spans):
+        if s2 < e1:
+            raise ArtifactError(f"has ELF sections {i1} and {i2} that overlap (corrupt ELF)")
+
+
+def _elf_real(f: BinaryIO) -> Any:
+    try:
+        return ELFFile(f)
+    except Exception as exc:
+        raise ArtifactError(f"has a corrupt ELF header ({type(exc).__name__})") from None

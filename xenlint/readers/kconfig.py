@@ -13,6 +13,8 @@ _SET_RE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET_RE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set\s*$")
 _ANY_RE = re.compile(rb"^(?:CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)", re.M)
 _HEADER_RE = re.compile(r"^# (Linux|Xen)/(\S+) (\S+) Kernel Configuration", re.M)
+# a Kconfig is plain text: only tab, newline and carriage return among control characters
+_BINARY_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XEN_HEADER_RE = re.compile(rb"^# Xen/\S+ \S+ Configuration", re.M)
 
 NESTED = ("/boot/config-*", "/usr/lib/modules/*/config", "/lib/modules/*/config")
@@ -65,6 +67,10 @@ def config_artifact(source: Source, text: str) -> Artifact:
 def _read_text(data: bytes, ctx: ReadContext) -> str:
     if len(data) > ctx.limits.max_held_bytes:
         raise ArtifactError(f"is larger than {ctx.limits.max_held_bytes} bytes (max_held_bytes)")
+    m = _BINARY_RE.search(data)
+    if m:
+        raise ArtifactError(f"is not text: binary data (control character "
+                            f"0x{m.group(0)[0]:02x}) at offset {m.start()}")
     return data.decode("utf-8", "replace")
 
 

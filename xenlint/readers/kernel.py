@@ -17,6 +17,7 @@ from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.archive import SliceReader, sniff_compression
 from xenlint.readers.blocks import file_blocks
 from xenlint.readers.compressed import inner_format
+from xenlint.readers.elfnotes import check_sections, check_segments
 from xenlint.readers.kconfig import parse_config
 from xenlint.readers.kscan import KernelScan, is_elf
 from xenlint.readers.lzop import decompress
@@ -70,7 +71,7 @@ def is_kernel_elf(head: bytes) -> bool:
             e_type, = struct.unpack_from(end + "H", head, 16)
             phoff, = struct.unpack_from(end + "I", head, 28)
             phentsize, phnum = struct.unpack_from(end + "HH", head, 42)
-        if e_type not in (2, 3):
+        if e_type not in (2, 3) or phoff >= len(head):
             return False
         for i in range(min(phnum, 64)):
             off = phoff + i * phentsize
@@ -82,7 +83,7 @@ def is_kernel_elf(head: bytes) -> bool:
                 return bool(vaddr >= 0xFFFF000000000000)
             vaddr, = struct.unpack_from(end + "I", head, off + 8)
             return bool(vaddr >= 0xC0000000)
-    except struct.error:
+    except (struct.error, OverflowError):
         return False
     return False
 
@@ -182,7 +183,12 @@ def read_vmlinux(source: Source, ctx: ReadContext) -> Artifact:
         with source.open() as f:
             yield from file_blocks(f, 0)
 
-    return _finish(art, _scan(blocks(), elf=True), {"format": "elf", "compression": "none"})
+    scan = _scan(blocks(), elf=True)
+    if scan.notes is not None and scan.notes.layout is not None:
+        check_segments(scan.notes.layout, source.size)
+    with source.open() as f:
+        check_sections(f, source.size)
+    return _finish(art, scan, {"format": "elf", "compression": "none"})
 
 
 def _arm64_kernel(head: bytes) -> dict[str, Any]:

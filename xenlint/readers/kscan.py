@@ -17,6 +17,7 @@ from xenlint.readers.elfnotes import (
     NoteCollector,
     arch_of,
     build_id,
+    check_segments,
     decode_xen_notes,
 )
 
@@ -37,6 +38,7 @@ class KernelScan:
         self.ikconfig: str | None = None
         self.ikconfig_error: str | None = None
         self.bytes_seen = 0
+        self.complete = False  # the whole stream was read (no early stop)
         self._tail = b""
         self._banner_buf: bytearray | None = None
         self._ik_buf: bytearray | None = None
@@ -114,12 +116,16 @@ class KernelScan:
                 self.feed(block)
                 if self.done:
                     break
+            else:
+                self.complete = True
         finally:
             close = getattr(it, "close", None)
             if close is not None:
                 close()
         if self.notes is not None:
             self.notes.finish()
+            if self.complete and self.notes.layout is not None:
+                check_segments(self.notes.layout, self.bytes_seen)
 
     def facts(self) -> dict[str, Any]:
         """Keys for `art.kernel` learned from the payload."""

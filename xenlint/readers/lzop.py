@@ -13,6 +13,9 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import libarchive  # type: ignore[import-untyped]
+from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
+
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.readers import ReadContext
 from xenlint.readers.archive import decompress as archive_decompress
@@ -101,6 +104,21 @@ def lzop_blocks(f: BinaryIO | io.RawIOBase, label: str) -> Iterator[bytes]:
         f.seek(-len(MAGIC), io.SEEK_CUR)
 
 
+def _check_layers(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str) -> None:
+    """libarchive peels compression inside compression by itself (gzip in gzip in ...); each
+    extra layer counts as a level of nesting against max_depth."""
+    try:
+        with libarchive.stream_reader(stream, format_name="raw", filter_name="all",
+                                      block_size=1 << 16) as arc:
+            next(iter(arc), None)
+            layers = sum(1 for n in arc.filter_names if n not in (b"none", "none"))
+    except ArchiveError:
+        return  # archive_decompress reports it with its own message
+    if layers > 1 and ctx.depth + layers - 1 > ctx.limits.max_depth:
+        raise LimitExceeded(f"{label} nests deeper than {ctx.limits.max_depth} levels "
+                            f"(max_depth): {layers} compression layers")
+
+
 def decompress(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str,
                limit: int | None = None) -> Iterator[bytes]:
     """archive.decompress, except that lzop streams are decoded in-process."""
@@ -108,6 +126,8 @@ def decompress(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str,
     head = stream.read(len(MAGIC)) or b""
     stream.seek(pos)
     if head != MAGIC:
+        _check_layers(stream, ctx, label)
+        stream.seek(pos)
         yield from archive_decompress(stream, ctx, label, limit)
         return
     cap = limit if limit is not None else ctx.limits.max_member_bytes
