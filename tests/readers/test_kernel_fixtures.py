@@ -146,3 +146,31 @@ def test_root_tree_kernel(tmp_path: Path) -> None:
     k = by_kind[Kind.KERNEL_IMAGE].kernel
     assert k is not None and k["compression"] == "lz4"
     assert k["xen_notes"]["PHYS32_ENTRY"] == 0x1000850
+
+
+def _error(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    [art] = read_path(path)
+    assert art.error is not None, art
+    assert "\n" not in art.error
+    return art.error
+
+
+def test_broken_kernels_give_one_line(tmp_path: Path) -> None:
+    vmlinux = (KDIR / f"vmlinux-{RELEASE}").read_bytes()
+    assert "is truncated" in _error(tmp_path, "v1", vmlinux[:6000])
+    bz = (KDIR / "bzImage-xz").read_bytes()
+    assert "outside the file" in _error(tmp_path, "bz", bz[:-10])
+    assert "truncated inside its header" in _error(tmp_path, "bz2", bz[:0x220])
+    config = (KDIR / f"config-{RELEASE}").read_bytes()
+    assert "is not text" in _error(tmp_path, "config-x", config + b"\x01\x02junk\n")
+
+
+def test_compression_nested_too_deep(tmp_path: Path) -> None:
+    import gzip
+
+    data = (KDIR.parent / "initramfs" / "initrd-gzip.img").read_bytes()
+    for _ in range(6):
+        data = gzip.compress(data, mtime=0)
+    assert "nests deeper than 4 levels" in _error(tmp_path, "initrd.img", data)
