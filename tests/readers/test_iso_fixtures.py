@@ -38,3 +38,11 @@ def test_iso_depth_limit() -> None:
     [art] = read_path(ISO, Limits(max_depth=0))
     assert art.error is None
     assert all(c.error and "max_depth" in c.error for c in art.children)
+
+
+def test_iso_member_too_large_to_open_is_reported() -> None:
+    from xenlint.limits import Limits
+
+    [art] = read_path(ISO, Limits(max_held_bytes=1024))
+    errors = {c.path.rsplit("!", 1)[1]: c.error for c in art.children}
+    assert "more than max_held_bytes (1024)" in (errors["/install.amd/vmlinuz"] or "")

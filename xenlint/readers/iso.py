@@ -49,7 +49,14 @@ def read_iso(source: Source, ctx: ReadContext) -> Artifact:
             art.entries[e.path] = e
             if e.type is not EntryType.FILE:
                 continue
-            nested = is_nested_candidate(e.path) and e.size <= ctx.limits.max_held_bytes
+            candidate = is_nested_candidate(e.path)
+            nested = candidate and e.size <= ctx.limits.max_held_bytes
+            if candidate and not nested:
+                # a ramdisk the rules cannot see must not pass silently
+                art.children.append(Artifact(
+                    f"{art.path}!{e.path}", Kind.FILE,
+                    error=f"is {e.size} bytes, more than max_held_bytes "
+                          f"({ctx.limits.max_held_bytes}); not opened"))
             keep = capture.wanted(e.path, e.size)
             if nested or keep:
                 data = m.read()
