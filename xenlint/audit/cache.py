@@ -2,6 +2,7 @@
 
 Layout under the cache root (`$XDG_CACHE_HOME/xenlint` or `~/.cache/xenlint` unless
 `--cache-dir`): `views/<k[:2]>/<k>.pickle`, where k = sha256(salt + file sha256);
+`indexes/`, parsed repository indexes by file stamps;
 `reports/<k[:2]>/<k>.pickle`, the report of a package set whose inputs, options and
 rules are unchanged (verdicts.key); and `stat-index.json`, which maps a file's (path,
 size, mtime, inode) to its sha256 so an unchanged tree is not even hashed again.
@@ -17,8 +18,9 @@ import json
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import xenlint
 from xenlint import capture
@@ -27,6 +29,7 @@ from xenlint.finding import Report
 from xenlint.limits import Limits
 
 FORMAT = "1"
+T = TypeVar("T")
 
 
 def default_root() -> Path:
@@ -97,19 +100,41 @@ class Cache:
             return None  # absent, or written by another xenlint: read the file again
         return art, display
 
-    def get_report(self, key: str) -> Report | None:
+    def get_blob(self, kind: str, key: str) -> Any:
+        """A pickled value stored under `kind` ("reports", "indexes"), or None."""
         try:
-            with (self.root / "reports" / key[:2] / f"{key}.pickle").open("rb") as f:
-                report = pickle.load(f)
+            with (self.root / kind / key[:2] / f"{key}.pickle").open("rb") as f:
+                return pickle.load(f)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError,
                 ImportError, TypeError):
             return None
+
+    def put_blob(self, kind: str, key: str, value: Any) -> None:
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            _atomic_write(self.root / kind / key[:2] / f"{key}.pickle",
+                          pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def get_report(self, key: str) -> Report | None:
+        report = self.get_blob("reports", key)
         return report if isinstance(report, Report) else None
 
     def put_report(self, key: str, report: Report) -> None:
-        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
-            _atomic_write(self.root / "reports" / key[:2] / f"{key}.pickle",
-                          pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+        self.put_blob("reports", key, report)
+
+    def memo(self, tag: str, files: list[Path], compute: Callable[[], T]) -> T:
+        """compute(), remembered while `files` (a repository's indexes) keep their size,
+        mtime and inode: an unchanged Packages.xz is not parsed again."""
+        h = hashlib.sha256(f"{self.salt}\0{tag}".encode())
+        for p in sorted(files):
+            st = p.stat()
+            h.update(f"\0{p}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+        key = h.hexdigest()
+        found = self.get_blob("indexes", key)
+        if found is not None:
+            return cast(T, found)
+        value = compute()
+        self.put_blob("indexes", key, value)
+        return value
 
     def put(self, sha256: str, display: str, art: Artifact | None) -> None:
         # a cache that cannot be written only costs time

@@ -16,7 +16,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+QUEUED_PER_WORKER = 4
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,11 +76,12 @@ class LocalExecutor:
     def run(self, fn: Callable[[T], R], items: Sequence[T], *,
             deadline: float = 0) -> Iterator[tuple[T, R | BaseException]]:
         pending: deque[int] = deque(range(len(items)))
-        # items that were running when a worker died: retried one at a time, so the
+        # items that were in the pool when a worker died: retried one at a time, so the
         # culprit is found and the others still get their result
         suspects: deque[int] = deque()
         suspected: set[int] = set()
-        inflight: dict[Future[R], tuple[int, float]] = {}
+        # future -> [item index, when a worker took it (None while queued)]
+        inflight: dict[Future[R], list[Any]] = {}
         pool = self._pool or self._fresh_pool()
         try:
             while pending or suspects or inflight:
@@ -86,19 +89,23 @@ class LocalExecutor:
                 done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
                 broken = False
                 for fut in done:
-                    idx, _t0 = inflight.pop(fut)
                     try:
-                        yield items[idx], fut.result()
+                        result = fut.result()
                     except BrokenProcessPool:
-                        broken = True
-                        inflight[fut] = (idx, _t0)  # handled with the others below
+                        broken = True  # handled with the others below
+                        continue
                     except Exception as exc:
-                        yield items[idx], exc
+                        yield items[inflight.pop(fut)[0]], exc
+                        continue
+                    yield items[inflight.pop(fut)[0]], result
                 now = time.monotonic()
+                for fut, slot in inflight.items():
+                    if slot[1] is None and fut.running():
+                        slot[1] = now
                 overdue = [f for f, (_i, t0) in inflight.items()
-                           if deadline and now - t0 > deadline]
+                           if deadline and t0 is not None and now - t0 > deadline]
                 for fut in overdue:
-                    idx, _t0 = inflight.pop(fut)
+                    idx = inflight.pop(fut)[0]
                     yield items[idx], WorkerTimeout(f"still running after {deadline:g} s")
                 if broken or overdue:
                     for idx, _t0 in inflight.values():
@@ -115,18 +122,19 @@ class LocalExecutor:
 
     def _fill(self, pool: ProcessPoolExecutor, fn: Callable[[T], R], items: Sequence[T],
               pending: deque[int], suspects: deque[int],
-              inflight: dict[Future[R], tuple[int, float]]) -> None:
-        while len(inflight) < self.jobs:
+              inflight: dict[Future[R], list[Any]]) -> None:
+        # a few items queued per worker hide the round trip between two items
+        while len(inflight) < self.jobs * QUEUED_PER_WORKER:
             if suspects:
                 if inflight:
                     return
                 idx = suspects.popleft()
-                inflight[pool.submit(fn, items[idx])] = (idx, time.monotonic())
+                inflight[pool.submit(fn, items[idx])] = [idx, None]
                 return
             if not pending:
                 return
             idx = pending.popleft()
-            inflight[pool.submit(fn, items[idx])] = (idx, time.monotonic())
+            inflight[pool.submit(fn, items[idx])] = [idx, None]
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

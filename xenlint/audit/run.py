@@ -159,8 +159,8 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
     start = time.perf_counter()
     stats = AuditStats()
     rules = Rules.load(options)  # usage errors before any reading
-    groups = discover(target, options.limits, rules_need_contents(rules.selected))
     cache = cache_for(options, settings, rules)
+    groups = discover(target, options.limits, rules_need_contents(rules.selected), cache)
     index = StatIndex(settings.cache_root)
     shas = {i: i.sha256 or index.lookup(i.path) for g in groups for i in g.items}
     parts: list[Report | None] = []

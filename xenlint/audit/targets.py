@@ -7,15 +7,21 @@ their index entry alone.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import debrepo, rpmrepo
+from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem
 from xenlint.audit.relevance import relevant
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.directory import is_root_tree
+
+T = TypeVar("T")
 
 
 def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> Group:
@@ -36,21 +42,30 @@ def _index_error(name: str, where: Path, message: str) -> Group:
     return Group(name, name, metadata=[Artifact(str(where), Kind.FILE, error=message)])
 
 
-def deb_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group]:
+def _memo(cache: Cache | None, tag: str, files: list[Path], compute: Callable[[], T]) -> T:
+    return cache.memo(tag, files, compute) if cache is not None else compute()
+
+
+def deb_groups(root: Path, limits: Limits, open_contents: bool,
+               cache: Cache | None = None) -> list[Group]:
     groups = []
     for suite in debrepo.suites(root):
         name = f"{root}:{suite.name}"
-        arts, errors = debrepo.read_suite(root, suite, limits)
+        indexes = [p for p in suite.rglob("*") if p.is_file()]
+        arts, errors = _memo(cache, f"deb\0{root}\0{suite}", indexes,
+                             functools.partial(debrepo.read_suite, root, suite, limits))
         group = _split(name, str(suite), arts, open_contents)
         group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
         groups.append(group)
     return groups
 
 
-def rpm_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group]:
+def rpm_groups(root: Path, limits: Limits, open_contents: bool,
+               cache: Cache | None = None) -> list[Group]:
     name = str(root)
     try:
-        arts = rpmrepo.read_repo(root, limits)
+        indexes = [p for p in (root / "repodata").iterdir() if p.is_file()]
+        arts = _memo(cache, f"rpm\0{root}", indexes, lambda: rpmrepo.read_repo(root, limits))
     except (ArtifactError, KeyError, OSError) as exc:
         return [_index_error(name, root / "repodata", f"has unreadable metadata ({exc})")]
     except Exception as exc:  # ParseError from a corrupt repomd.xml
@@ -59,32 +74,36 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group]:
     return [_split(name, name, arts, open_contents)]
 
 
-def repo_groups(root: Path, limits: Limits, open_contents: bool) -> list[Group] | None:
+def repo_groups(root: Path, limits: Limits, open_contents: bool,
+                cache: Cache | None = None) -> list[Group] | None:
     if debrepo.is_deb_repo(root):
-        return deb_groups(root, limits, open_contents)
+        return deb_groups(root, limits, open_contents, cache)
     if rpmrepo.is_rpm_repo(root):
-        return rpm_groups(root, limits, open_contents)
+        return rpm_groups(root, limits, open_contents, cache)
     return None
 
 
-def discover(target: str, limits: Limits, open_contents: bool = True) -> list[Group]:
-    """The package sets under TARGET, in a stable order."""
+def discover(target: str, limits: Limits, open_contents: bool = True,
+             cache: Cache | None = None) -> list[Group]:
+    """The package sets under TARGET, in a stable order. With a cache, repository indexes
+    that have not changed are not parsed again."""
     path = Path(target)
     if not path.exists():
         return [Group(target, target,
                       metadata=[Artifact(target, Kind.FILE, error="does not exist")])]
     if not path.is_dir():
         return [Group(target, target, items=[WorkItem(target, target)])]
-    found = repo_groups(path, limits, open_contents)
+    found = repo_groups(path, limits, open_contents, cache)
     if found is not None:
         return found
     if is_root_tree(path):
         # an unpacked root filesystem is one artifact, as `check` reads it
         return [Group(target, target, items=[WorkItem(target, target)])]
-    return _tree(path, target, limits, open_contents)
+    return _tree(path, target, limits, open_contents, cache)
 
 
-def _tree(root: Path, display: str, limits: Limits, open_contents: bool) -> list[Group]:
+def _tree(root: Path, display: str, limits: Limits, open_contents: bool,
+          cache: Cache | None) -> list[Group]:
     """Loose files form one package set (as `check DIR` does); repositories found inside
     the tree are package sets of their own."""
     loose = Group(display, display)
@@ -93,7 +112,7 @@ def _tree(root: Path, display: str, limits: Limits, open_contents: bool) -> list
         dirnames.sort()
         here = Path(dirpath)
         if here != root:
-            inner = repo_groups(here, limits, open_contents)
+            inner = repo_groups(here, limits, open_contents, cache)
             if inner is not None:
                 groups += inner
                 dirnames.clear()
