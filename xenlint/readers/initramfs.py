@@ -21,6 +21,7 @@ from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.archive import SliceReader, sniff_compression
 from xenlint.readers.blocks import ByteStream, file_blocks
 from xenlint.readers.compressed import inner_format
+from xenlint.readers.cpio import MAGICS as CPIO_MAGICS
 from xenlint.readers.cpio import MAX_NAME, CpioMember, is_cpio, iter_archive
 from xenlint.readers.lzop import decompress
 from xenlint.readers.ramdisk_facts import KEEP_RE, derive_facts
@@ -63,8 +64,7 @@ def _archives(stream: ByteStream, ctx: ReadContext, on_member: OnMember,
     count = 0
     fmt = ""
     while True:
-        fmt = fmt or {b"070701": "newc", b"070702": "crc", b"070707": "odc"}.get(
-            stream.peek(6), "")
+        fmt = fmt or CPIO_MAGICS.get(stream.peek(6), "")
         for member in iter_archive(stream, ctx):
             count += 1
             on_member(member)
@@ -98,7 +98,8 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
         stream = ByteStream(decompress(SliceReader(f, pos, size - pos), ctx, label))
         try:
             count, fmt = _archives(stream, ctx, on_member, several=True)
-            trailing = 0 if stream.at_end() else -1
+            # the kernel stops at the end of the last archive too; what follows is noted
+            trailing = not stream.at_end()
         finally:
             stream.close()
         seg: dict[str, Any] = {"offset": pos, "compression": comp, "format": fmt,
