@@ -149,7 +149,11 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    pages = man_pages(subject.run.packages)
+    memo = _set(subject).memo
+    if "man_pages" not in memo:
+        memo["man_pages"] = man_pages(subject.run.packages)
+    pages = memo["man_pages"]
+    assert isinstance(pages, set)
     names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art)})
     return ", ".join(n for n in names if not has_man_page(pages, n))
 

@@ -92,6 +92,8 @@ class PackageSet:
     packages: list[Artifact]
     by_name: dict[str, list[tuple[Artifact, str | None]]] = field(default_factory=dict)
     shipper: dict[str, list[Artifact]] = field(default_factory=dict)
+    # per-run results that every package's facts would otherwise recompute
+    memo: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
