@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -20,10 +21,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+WORDS = ("xen", "domain", "event", "channel", "grant", "table", "block", "netback", "qemu",
+         "hypervisor", "toolstack", "xenstore", "console", "migration", "balloon", "vcpu")
 
 
 def build_package(stage: Path, out: Path, i: int) -> None:
+    """A small but ordinary package: ~40 members, ~200 KiB of binaries and text."""
     name = f"xen-bench-{i:04d}"
+    rnd = random.Random(i)
     root = stage / name
     (root / "DEBIAN").mkdir(parents=True)
     depends = f"Depends: xen-bench-{i - 1:04d}\n" if i % 10 else ""
@@ -33,16 +38,19 @@ def build_package(stage: Path, out: Path, i: int) -> None:
         f"Description: generated package {i} for the audit benchmark\n")
     (root / "DEBIAN" / "postinst").write_text("#!/bin/sh\nset -e\nupdate-rc.d xen defaults\n")
     (root / "DEBIAN" / "postinst").chmod(0o755)
-    files = {
-        f"usr/lib/xen/bin/tool-{i}": os.urandom(8192).hex(),
-        f"etc/xen/bench-{i}.cfg": "# generated\n" * 50,
-        f"usr/share/man/man1/tool-{i}.1": ".TH TOOL 1\n" * 20,
-        f"usr/share/doc/{name}/copyright": "public domain\n",
-    }
-    for rel, text in files.items():
+    files: dict[str, bytes] = {}
+    for k in range(4):  # binaries: incompressible
+        files[f"usr/lib/xen-bench/bin/tool-{i}-{k}"] = rnd.randbytes(48 * 1024)
+    for k in range(30):  # configuration, scripts, man pages: text
+        words = " ".join(rnd.choice(WORDS) for _ in range(400))
+        files[f"usr/share/xen-bench/{name}/part-{k}.txt"] = words.encode()
+    files[f"etc/xen/bench-{i}.cfg"] = b"# generated\n" * 50
+    files[f"usr/share/man/man1/tool-{i}.1"] = b".TH TOOL 1\n" * 20
+    files[f"usr/share/doc/{name}/copyright"] = b"public domain\n"
+    for rel, data in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+        p.write_bytes(data)
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root),
                     str(out / f"{name}_1.{i}-1_amd64.deb")], check=True, capture_output=True,
                    env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
@@ -77,7 +85,7 @@ def audit(repo: Path, *args: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--packages", type=int, default=400)
+    ap.add_argument("--packages", type=int, default=500)
     ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the repo here")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="xenlint-bench-"))
@@ -90,12 +98,22 @@ def main() -> None:
         n = len(list((repo / "pool").rglob("*.deb")))
         cache = base / "cache"
         shutil.rmtree(cache, ignore_errors=True)
-        audit(repo, "--no-cache", "-j", "1", "--select", "xen-*")  # warm the page cache
+        load = os.getloadavg()[0]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "xenlint", "--version"], env=env, check=True,
+                       capture_output=True)
+        floor = time.perf_counter() - t
+        audit(repo, "--no-cache", "-j", "2")  # warm the page cache
         j1 = audit(repo, "--no-cache", "-j", "1")
         j2 = audit(repo, "--no-cache", "-j", "2")
         fill = audit(repo, "--cache-dir", str(cache), "-j", "2")
         cached = audit(repo, "--cache-dir", str(cache), "-j", "2")
-        print(f"packages:               {n}")
+        size = sum(p.stat().st_size for p in repo.rglob("*.deb")) / n / 1024
+        print(f"packages:               {n} ({size:.0f} KiB each)")
+        print(f"load average (1 min):   {load:.2f} before, {os.getloadavg()[0]:.2f} after "
+              f"on {os.cpu_count()} cores")
+        print(f"interpreter + imports:  {floor:6.2f} s  (xenlint --version)")
         print(f"-j1, no cache:          {j1:6.2f} s  {n / j1:7.1f} packages/s")
         print(f"-j2, no cache:          {j2:6.2f} s  {n / j2:7.1f} packages/s")
         print(f"-j2, filling the cache: {fill:6.2f} s  {n / fill:7.1f} packages/s")
