@@ -97,8 +97,9 @@ class PackageSet:
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
-        if _LAST and _LAST[0][0] is run:
-            return _LAST[0][1]
+        last = _LAST[0] if _LAST else None  # one read: safe if another thread swaps it
+        if last is not None and last[0] is run:
+            return last[1]
         ps = cls(list(run.packages))
         for art in ps.packages:
             pkg = art.package
