@@ -4,8 +4,10 @@ spares every package read on a re-run, and robustness against bad inputs."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,3 +199,21 @@ def test_quiet_in_pipelines(tmp_path: Path) -> None:
     assert err == ""  # no progress bar and no table when stderr is not a terminal
     _code, _out, err = run("audit", str(tree), "--no-cache", "--summary")
     assert "Audit summary" in err and "artifacts" in err
+
+
+def test_progress_bar_and_summary_on_a_terminal(tmp_path: Path) -> None:
+    need("script")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(FIXTURE_DEBS[0], tree)
+    log = tmp_path / "typescript"
+    report = tmp_path / "report.txt"
+    command = (f"{sys.executable} -m xenlint audit {tree} --no-cache -j 1 > {report}")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("CI", None)
+    subprocess.run(["script", "-qec", command, str(log)], env=env, check=False,
+                   capture_output=True, timeout=300)
+    screen = log.read_text(errors="replace")
+    assert "reading" in screen and "1/1" in screen  # rich's bar, on the terminal only
+    assert "Audit summary" in screen
+    assert "reading" not in report.read_text()
