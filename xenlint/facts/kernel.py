@@ -45,17 +45,17 @@ def parts(art: Artifact | None) -> tuple[list[Artifact], list[Artifact], list[Ar
     images: list[Artifact] = []
     configs: list[Artifact] = []
     trees: list[Artifact] = []
-    if art is None:
-        return images, configs, trees
-    for a in art.walk():
+    todo = [art] if art is not None else []
+    while todo:
+        a = todo.pop(0)
         if a.kind is Kind.KERNEL_IMAGE:
             images.append(a)
         elif a.kind is Kind.KERNEL_CONFIG:
             configs.append(a)
         elif a.kind is Kind.MODULE_TREE:
             trees.append(a)
-        elif a is not art and a.kind is Kind.INITRAMFS:
-            continue
+        # what an initramfs holds is the ramdisk's business, not this kernel's
+        todo.extend(c for c in a.children if c.kind is not Kind.INITRAMFS)
     return images, configs, trees
 
 
