@@ -49,6 +49,18 @@ def test_debian_suites_are_package_sets_and_only_xen_packages_are_opened(tmp_pat
     assert groups["testing"].items == []
 
 
+def test_installer_udeb_index_belongs_to_its_suite(tmp_path: Path) -> None:
+    out = tmp_path / "debs"
+    out.mkdir()
+    udeb = make_deb(out, "kernel-image-6.1.0-test-di", files={"/boot/vmlinuz": "k"})
+    root = deb_repo(tmp_path / "repo", {"stable": [udeb]})
+    installer = root / "dists/stable/main/debian-installer"
+    installer.mkdir()
+    (root / "dists/stable/main/binary-amd64").rename(installer / "binary-amd64")
+    [group] = discover(str(root), Limits())
+    assert [Path(i.path).name for i in group.items] == [udeb.name]
+
+
 def test_nothing_is_opened_when_no_rule_needs_contents(tmp_path: Path) -> None:
     d = _debs(tmp_path)
     root = deb_repo(tmp_path / "repo", {"stable": list(d.values())})

@@ -1,4 +1,5 @@
-"""A Debian repository: `dists/<suite>/<component>/binary-<arch>/Packages*` plus `pool/`.
+"""A Debian repository: `dists/<suite>/<component>/binary-<arch>/Packages*` plus `pool/`
+(and `<component>/debian-installer/binary-<arch>/` for the installer's udebs).
 
 Each suite is one package set. Index entries become header-only artifacts; their file
 lists come from `Contents-<arch>` when the repository has one.
@@ -27,8 +28,14 @@ CONTENTS_LINE = re.compile(r"^(\S.*?)\s+(\S+)$")
 INDEX_FIELDS = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
 
 
+def _has_index(suite: Path) -> bool:
+    return any(suite.glob("*/binary-*/Packages*")) or \
+        any(suite.glob("*/debian-installer/binary-*/Packages*"))
+
+
 def is_deb_repo(root: Path) -> bool:
-    return any(root.glob("dists/*/*/binary-*/Packages*"))
+    dists = root / "dists"
+    return dists.is_dir() and any(_has_index(d) for d in dists.iterdir() if d.is_dir())
 
 
 def suites(root: Path) -> list[Path]:
@@ -37,12 +44,13 @@ def suites(root: Path) -> list[Path]:
     for d in sorted((root / "dists").iterdir()):
         if d.is_dir():
             seen.setdefault(d.resolve(), d)
-    return [d for d in seen.values() if any(d.glob("*/binary-*/Packages*"))]
+    return [d for d in seen.values() if _has_index(d)]
 
 
 def _indexes(suite: Path) -> list[Path]:
+    """One index per component and architecture, the installer's udebs included."""
     out = []
-    for d in sorted(suite.glob("*/binary-*")):
+    for d in sorted([*suite.glob("*/binary-*"), *suite.glob("*/debian-installer/binary-*")]):
         found = next((d / n for n in INDEX_NAMES if (d / n).is_file()), None)
         if found is not None:
             out.append(found)
