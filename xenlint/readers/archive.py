@@ -170,6 +170,13 @@ def _archive_msg(exc: Any) -> str:
     return str(msg).strip().splitlines()[0] if str(msg).strip() else "archive error"
 
 
+def _text(name: str | bytes | None) -> str:
+    """libarchive-c hands back bytes when a name does not decode; keep them as data."""
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "surrogateescape")
+    return name or ""
+
+
 class MemberStream:
     """Iterates the members of an archive stream; `.compression` is known after the first."""
 
@@ -198,10 +205,11 @@ class MemberStream:
                     self.compression = names[0] if names else "none"
                     self.format = arc.format_name
                 self._ctx.budget.add_member()
-                raw = ae.pathname or ""
+                raw = _text(ae.pathname)
                 path, unsafe = normalize_member(raw)
                 etype = _entry_type(ae)
-                link = ae.linkpath if etype in (EntryType.SYMLINK, EntryType.HARDLINK) else None
+                link = _text(ae.linkpath) if etype in (EntryType.SYMLINK,
+                                                        EntryType.HARDLINK) else None
                 if etype is EntryType.HARDLINK and link:
                     link = normalize_member(link)[0]
                 size = ae.size or 0
