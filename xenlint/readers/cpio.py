@@ -50,12 +50,16 @@ class CpioHeader:
         return _TYPES.get(stat.S_IFMT(self.mode), EntryType.FILE)
 
 
+_DIGITS = {16: frozenset(b"0123456789abcdefABCDEF"), 8: frozenset(b"01234567")}
+
+
 def _number(field: bytes, base: int, what: str, offset: int) -> int:
-    try:
-        return int(field, base)
-    except ValueError:
+    # digits only: int() would also take a sign, spaces, "0x" or "_" (a negative mode or
+    # size from "-0000001" is a lie the kernel's own parser never accepts)
+    if not field or not set(field) <= _DIGITS[base]:
         raise ArtifactError(f"has a corrupt cpio header at offset {offset} "
-                            f"(bad {what} field)") from None
+                            f"(bad {what} field)")
+    return int(field, base)
 
 
 def _pad4(n: int) -> int:
