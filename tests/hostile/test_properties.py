@@ -241,6 +241,10 @@ def test_cpio_arbitrary_bytes(data: bytes) -> None:
 @FAST
 @given(st.integers(0, 12), st.binary(min_size=8, max_size=8), cpio_names,
        st.binary(max_size=40))
+# found by fuzz_initramfs: int() accepted a sign, so mode "-0000001" crashed S_IFMT
+@example(1, b"-0000001", b"init", b"")
+@example(6, b"-0000001", b"init", b"")
+@example(6, b"0x000010", b"init", b"x")
 def test_cpio_lying_header_field(i: int, raw: bytes, name: bytes, data: bytes) -> None:
     """Any one header field replaced by any 8 bytes: a member list or a one-line error."""
     blob = newc(name, data, fields={i: raw}) + TRAILER
@@ -248,6 +252,12 @@ def test_cpio_lying_header_field(i: int, raw: bytes, name: bytes, data: bytes) -
         for got_name, got in cpio_members(blob):
             assert len(got) <= SMALL.max_held_bytes
             assert isinstance(got_name, str)
+        from xenlint.readers.blocks import ByteStream
+        from xenlint.readers.cpio import iter_archive
+
+        for m in iter_archive(ByteStream(iter([blob])), ctx()):
+            assert m.header.mode >= 0 and m.header.size >= 0
+            assert m.header.type in EntryType
     except ArtifactError:
         pass
 
