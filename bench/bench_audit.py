@@ -11,6 +11,7 @@ Goals (issue "Repository-wide audits"): -j2 >= 1.8x -j1; cached re-run <= 5% of 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -78,6 +79,10 @@ def audit(repo: Path, *args: str) -> float:
     res = subprocess.run([sys.executable, "-m", "xenlint", "audit", str(repo),
                           "--format", "json", *args], env=env, capture_output=True)
     elapsed = time.perf_counter() - start
+    try:
+        json.loads(res.stdout)
+    except ValueError:
+        res.returncode = 2
     if res.returncode not in (0, 1):
         sys.exit(f"audit failed ({res.returncode}): {res.stderr.decode()[-2000:]}")
     return elapsed
