@@ -229,7 +229,7 @@ def _check_payload(f: BinaryIO, h: Mapping[str, Any], art: Artifact, start: int,
                             f"(header says {declared!r})")
     digest = _text(h.get("payloaddigest")).lower()
     algo = _list(h, "payloaddigestalgo")
-    if digest and algo and int(algo[0]) == _SHA256 and len(digest) == 64:
+    if digest and algo and algo[0] == _SHA256 and len(digest) == 64:
         f.seek(start)
         if _sha256_rest(cast(io.BufferedIOBase, f)) != digest:
             raise ArtifactError("has a payload that does not match its header's SHA-256 digest "
@@ -258,8 +258,14 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
         except (AssertionError, struct.error, ValueError, IndexError, KeyError, TypeError,
                 OverflowError, RPMError) as exc:
             raise ArtifactError(f"has a corrupt RPM header ({type(exc).__name__})") from None
-    art = Artifact(source.display, Kind.RPM, package=_package(h))
-    _entries(h, art, ctx)
+    try:
+        art = Artifact(source.display, Kind.RPM, package=_package(h))
+        _entries(h, art, ctx)
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        # rpmfile hands back "could not extract N" (a str) for a tag of an unknown type,
+        # and a tag may hold bytes or a list where a number belongs
+        raise ArtifactError("has a corrupt RPM header (a tag holds a value of the wrong "
+                            f"type: {type(exc).__name__})") from None
     with source.open() as f:
         _check_payload(f, h, art, payload_start, size, ctx)
     art.meta["payload_offset"] = payload_start
