@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.modnames import canonical
 from xenlint.readers import read_path
 
@@ -130,3 +130,15 @@ def test_peak_memory_stays_low(corpus: Path, name: str) -> None:
                          cwd=Path(__file__).resolve().parents[2])
     peak_mb = int(res.stdout.strip()) / 1024
     assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB"
+
+
+def test_dracut_hard_link_set(corpus: Path) -> None:
+    """GNU cpio stores a hard-link set's bytes on its last name; the others link to it."""
+    art = read(corpus, "dracut")
+    unit = "/usr/lib/systemd/system/emergency.service"
+    entry = art.entries[unit]
+    assert entry.type is EntryType.HARDLINK
+    assert entry.link_target == "/usr/lib/systemd/system/rescue.service"
+    data = art.read(unit)
+    assert data is not None and len(data) == entry.size == 690
+    assert data == art.read(entry.link_target)

@@ -115,8 +115,11 @@ def read_header(stream: ByteStream, ctx: ReadContext) -> tuple[CpioHeader, int]:
 class CpioMember:
     """A member while the stream is positioned on its data."""
 
-    def __init__(self, header: CpioHeader, stream: ByteStream, ctx: ReadContext) -> None:
+    def __init__(self, header: CpioHeader, stream: ByteStream, ctx: ReadContext,
+                 archive: int = 0) -> None:
         self.header = header
+        # which archive of the image it came from: inode numbers are only unique within one
+        self.archive = archive
         self._stream = stream
         self._ctx = ctx
         self.consumed = 0
@@ -135,7 +138,8 @@ class CpioMember:
         return data
 
 
-def iter_archive(stream: ByteStream, ctx: ReadContext) -> Iterator[CpioMember]:
+def iter_archive(stream: ByteStream, ctx: ReadContext,
+                 archive: int = 0) -> Iterator[CpioMember]:
     """The members of one cpio archive, up to (not including) its trailer.
 
     Data the consumer does not read is skipped. Ends at the trailer; the stream is then
@@ -147,7 +151,7 @@ def iter_archive(stream: ByteStream, ctx: ReadContext) -> Iterator[CpioMember]:
             stream.skip(header.size + data_pad)
             return
         ctx.budget.add_member()
-        member = CpioMember(header, stream, ctx)
+        member = CpioMember(header, stream, ctx, archive)
         yield member
         left = header.size - member.consumed
         if stream.skip(left) < left:

@@ -59,13 +59,15 @@ def _skip_file_zeros(f: BinaryIO, pos: int, size: int) -> int:
 
 
 def _archives(stream: ByteStream, ctx: ReadContext, on_member: OnMember,
-              several: bool) -> tuple[int, str]:
-    """Parse cpio archive(s) from the stream; returns (member count, format)."""
+              several: bool, archives: list[int]) -> tuple[int, str]:
+    """Parse cpio archive(s) from the stream; returns (member count, format).
+    `archives` is a one-element counter of archives seen in the whole image."""
     count = 0
     fmt = ""
     while True:
         fmt = fmt or CPIO_MAGICS.get(stream.peek(6), "")
-        for member in iter_archive(stream, ctx):
+        archives[0] += 1
+        for member in iter_archive(stream, ctx, archives[0]):
             count += 1
             on_member(member)
         if not several:
@@ -79,13 +81,14 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
                   on_member: OnMember) -> list[dict[str, Any]]:
     """Walk every segment of the image, calling `on_member` for each cpio member."""
     segments: list[dict[str, Any]] = []
+    archives = [0]
     pos = _skip_file_zeros(f, 0, size)
     while pos < size:
         f.seek(pos)
         head = f.read(16)
         if is_cpio(head):
             stream = ByteStream(file_blocks(f, pos, size - pos))
-            count, fmt = _archives(stream, ctx, on_member, several=False)
+            count, fmt = _archives(stream, ctx, on_member, False, archives)
             segments.append({"offset": pos, "compression": "none", "format": fmt,
                              "files": count, "length": stream.pos})
             pos = _skip_file_zeros(f, pos + stream.pos, size)
@@ -97,7 +100,7 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
         label = f"segment at offset {pos}"
         stream = ByteStream(decompress(SliceReader(f, pos, size - pos), ctx, label))
         try:
-            count, fmt = _archives(stream, ctx, on_member, several=True)
+            count, fmt = _archives(stream, ctx, on_member, True, archives)
             # the kernel stops at the end of the last archive too; what follows is noted
             trailing = not stream.at_end()
         finally:
@@ -114,13 +117,40 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
     return segments
 
 
+def _resolve_links(art: Artifact, link_sets: dict[tuple[int, int], list[str]]
+                   ) -> dict[str, str]:
+    """Turn the empty names of each hard-link set into HARDLINK entries pointing at the
+    name that carries the bytes; returns {link name: data name} for lazy reads."""
+    links: dict[str, str] = {}
+    for names in link_sets.values():
+        holders = [p for p in names if p in art.entries and art.entries[p].size > 0]
+        if len(names) < 2 or not holders:
+            continue
+        holder = holders[-1]
+        for p in names:
+            e = art.entries.get(p)
+            if p != holder and e is not None and e.size == 0:
+                art.entries[p] = Entry(p, EntryType.HARDLINK, e.mode,
+                                       art.entries[holder].size, holder)
+                links[p] = holder
+                if holder in art._captured:
+                    art.capture(p, art._captured[holder])
+    return links
+
+
 def read_initramfs(source: Source, ctx: ReadContext) -> Artifact:
     art = Artifact(source.display, Kind.INITRAMFS)
     size = source.size
 
+    # hard-link sets (nlink > 1, same inode in one archive): GNU cpio puts the bytes on the
+    # last name only, the kernel's gen_init_cpio on the first; the others become HARDLINKs
+    link_sets: dict[tuple[int, int], list[str]] = {}
+
     def record(member: CpioMember) -> None:
         h = member.header
         path, unsafe = normalize_member(h.name)
+        if h.type is EntryType.FILE and h.nlink > 1:
+            link_sets.setdefault((member.archive, h.ino), []).append(path)
         if unsafe:
             art.unsafe_paths.append(h.name)
         etype = h.type
@@ -135,20 +165,22 @@ def read_initramfs(source: Source, ctx: ReadContext) -> Artifact:
 
     with source.open() as f:
         segments = scan_segments(f, size, ctx, record)
+    links = _resolve_links(art, link_sets)
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
+        want = {links.get(p, p) for p in paths}
         got: dict[str, bytes] = {}
 
         def pick(member: CpioMember) -> None:
             path = normalize_member(member.header.name)[0]
-            if path in paths and member.header.type is EntryType.FILE:
+            if path in want and member.header.type is EntryType.FILE and member.header.size:
                 got[path] = member.read()
-                if len(got) == len(paths):
+                if len(got) == len(want):
                     raise _Found
 
         with source.open() as f2, contextlib.suppress(_Found):
             scan_segments(f2, size, ctx, pick)
-        return got
+        return {p: got[links.get(p, p)] for p in paths if links.get(p, p) in got}
 
     art._loader = load
     art.initramfs = derive_facts(art, segments)
