@@ -13,11 +13,11 @@ from pathlib import Path
 
 from debian.deb822 import Packages
 
-from xenlint.artifact import Artifact, Entry, EntryType, Kind
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.audit.index import lines
 from xenlint.audit.model import METADATA_ONLY
 from xenlint.limits import ArtifactError, Limits
-from xenlint.readers.deb import package_from_control
+from xenlint.readers.deb import RELATION_FIELDS, relations
 
 # first found wins, per index directory
 INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages")
@@ -77,9 +77,25 @@ def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
     return files
 
 
+def package_of(para: Packages) -> Package:
+    """The Package the deb reader would make of the control file (package_from_control),
+    taken from the index paragraph without parsing it a second time."""
+    name, version = para.get("Package"), para.get("Version")
+    if not name or not version:
+        raise ArtifactError("has an index entry without Package or Version")
+    pkg = Package(name=name, version=version, architecture=para.get("Architecture", ""),
+                  flavor="deb",
+                  fields={k: str(v) for k, v in para.items() if k not in INDEX_FIELDS})
+    if ":" in version:
+        pkg.epoch = version.split(":", 1)[0]
+    for field_name, attr in RELATION_FIELDS.items():
+        if field_name in para:
+            setattr(pkg, attr, relations(para[field_name]))
+    return pkg
+
+
 def paragraph_artifact(root: Path, para: Packages, files: Iterable[str]) -> Artifact:
-    control = "".join(f"{k}: {v}\n" for k, v in para.items() if k not in INDEX_FIELDS)
-    pkg = package_from_control(control)
+    pkg = package_of(para)
     art = Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
                    sha256=para.get("SHA256"))
     for f in files:
@@ -104,8 +120,11 @@ def read_suite(root: Path, suite: Path, limits: Limits) -> tuple[list[Artifact],
                 filename = para.get("Filename")
                 if not filename or filename in arts:
                     continue
-                arts[filename] = paragraph_artifact(
-                    root, para, file_lists.get(para.get("Package", ""), ()))
+                try:
+                    arts[filename] = paragraph_artifact(
+                        root, para, file_lists.get(para.get("Package", ""), ()))
+                except ArtifactError as exc:  # one bad entry, not the whole index
+                    errors.append(f"{index}: {filename} {exc}")
         except ArtifactError as exc:
             errors.append(str(exc))
     return list(arts.values()), errors
