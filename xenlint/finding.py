@@ -36,6 +36,20 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Remedy:
+    """Where a finding's fix goes, so `check --remedies` can merge fixes of one target."""
+
+    # kernel-config | initramfs-modules | dependency | packaging (the rule's `remedy-kind`)
+    kind: str
+    # the thing to change: the artifact path, plus "!inner" for nested subjects
+    target: str
+    # a short human name for it ("kernel 6.1.0-56-amd64", "package xen-system-amd64")
+    label: str = ""
+    # "deb" | "rpm" for a package target (which relation syntax to print), else ""
+    flavor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
     severity: Severity
@@ -49,6 +63,7 @@ class Finding:
     fix: str
     suppressed: bool = False
     suppression_reason: str | None = None
+    remedy: Remedy | None = None
 
 
 @dataclass(frozen=True, slots=True)
