@@ -37,7 +37,8 @@ def _section(title: str, body: str) -> list[str]:
 def _block(title: str, body: str) -> list[str]:
     """Several lines (config lines, a finding as printed) go in a block, ready to paste."""
     text = body.strip()
-    if "\n" not in text and not re.match(r"[EWIX]: ", text):
+    # a one-line `# ...` fix would otherwise become a Markdown heading
+    if "\n" not in text and not re.match(r"[EWIX]: |#", text):
         return _section(title, text)
     return [f"## {title}", "", "```text", text, "```", ""]
 
@@ -47,7 +48,8 @@ def rule_page(rule: Rule) -> str:
     d = rule.doc
     lines = [f"# {rule.id}", "",
              f"**{rule.severity.value}** · applies to `{rule.applies_to}` · profiles: "
-             f"{', '.join(rule.profiles)} · checklist: {_keys(rule.checklist, '../')}", ""]
+             f"{', '.join(rule.profiles)} · checklist: {_keys(rule.checklist, '../')} · "
+             f"remedy: `{rule.remedy_kind}`", ""]
     lines += _section("What it checks", d.what)
     lines += _section("Why it matters", d.why)
     lines += _block("Example", d.example)

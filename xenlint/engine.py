@@ -13,6 +13,7 @@ from xenlint.artifact import Artifact, Kind
 from xenlint.condition import Env, Template
 from xenlint.facts import Run, Subject
 from xenlint.finding import Finding, Unknown
+from xenlint.remedies import remedy_for
 from xenlint.rulebook import Rule
 
 _PACKAGE_KINDS = (Kind.DEB, Kind.RPM)
@@ -108,8 +109,10 @@ def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
     location = subject.location
     if inner:
         location = f"{location}!{inner}" if location else inner
+    fix = rule.fix.render(env).strip() if rule.fix is not None else rule.doc.fix
     return Finding(rule.id, rule.severity, subject.profile, rule.checklist, subject.input,
-                   location, rule.message.render(env), rule.doc.fix)
+                   location, rule.message.render(env), fix,
+                   remedy=remedy_for(rule.remedy_kind, subject))
 
 
 def evaluate(rules: Iterable[Rule], subjects: Sequence[Subject],

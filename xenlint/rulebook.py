@@ -29,9 +29,13 @@ from xenlint.finding import RuleInfo, Severity
 PROFILES = ("dom0", "domu", "installer")
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TOP_KEYS = {"severity", "profiles", "checklist", "applies-to", "when", "expect", "message",
-             "location", "params", "doc"}
+             "location", "params", "doc", "remedy-kind"}
 _REQUIRED = ("severity", "profiles", "checklist", "applies-to", "expect", "message", "doc")
 _DOC_KEYS = {"what", "why", "fix", "example", "references", "static-proxy"}
+# what `check --remedies` merges a rule's fix into; absent, it follows `applies-to`
+REMEDY_KINDS = ("kernel-config", "initramfs-modules", "dependency", "packaging")
+DEFAULT_REMEDY_KIND = {"kernel": "kernel-config", "initramfs": "initramfs-modules",
+                       "module": "packaging", "package": "packaging", "packages": "packaging"}
 
 
 class RuleError(Exception):
@@ -76,6 +80,9 @@ class Rule:
     doc: RuleDoc
     when_text: str = ""
     expect_text: str = ""
+    remedy_kind: str = "packaging"
+    # doc.fix compiled like the message: `{fact}` placeholders filled per finding
+    fix: Template | None = None
 
     @property
     def summary(self) -> str:
@@ -189,7 +196,9 @@ def _doc(data: Any, path: Path, text: str) -> RuleDoc:
     refs = data.get("references", [])
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         raise RuleError("[doc] references must be a list of strings", path, line)
-    return RuleDoc(data["what"].strip(), data["why"].strip(), data["fix"].strip(),
+    # the fix is a template (compiled in load_rule); docs show it with `{{`/`}}` unescaped
+    fix = re.sub(r"\{\{|\}\}", lambda m: m.group(0)[0], data["fix"].strip())
+    return RuleDoc(data["what"].strip(), data["why"].strip(), fix,
                    str(data.get("example", "")).strip(), tuple(refs),
                    str(data.get("static-proxy", "")).strip())
 
@@ -270,11 +279,21 @@ def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> R
     msg_scope = Scope(applies, frozenset(params), witnesses=variables)
     message = _template(text, data, "message", msg_scope, path)
     assert message is not None
+    doc = _doc(data["doc"], path, text)
+    fix = _template(text, data["doc"], "fix", msg_scope, path)
     return Rule(
         id=path.stem, path=path, severity=Severity(severity),
         profiles=_strings(data["profiles"], "profiles", path, text, PROFILES),
         checklist=_strings(data["checklist"], "checklist", path, text, checklist()),
         applies_to=applies, when=when, expect=expect, message=message,
         location=_template(text, data, "location", msg_scope, path), params=params,
-        doc=_doc(data["doc"], path, text), when_text=data.get("when", ""),
-        expect_text=data["expect"])
+        doc=doc, when_text=data.get("when", ""), expect_text=data["expect"],
+        remedy_kind=_remedy_kind(data, applies, path, text), fix=fix)
+
+
+def _remedy_kind(data: dict[str, Any], applies: str, path: Path, text: str) -> str:
+    kind = data.get("remedy-kind", DEFAULT_REMEDY_KIND[applies])
+    if kind not in REMEDY_KINDS:
+        raise RuleError(f"remedy-kind must be one of {', '.join(REMEDY_KINDS)}, not {kind!r}",
+                        path, *_locate(text, "remedy-kind"))
+    return str(kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -12,15 +13,26 @@ from xenlint.cli import main
 from xenlint.commands.options import check_options, options_from
 from xenlint.finding import Report
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
-from xenlint.remedies import render_remedies
+from xenlint.remedies import remedies_json, render_remedies
 from xenlint.reporters import formats, render
+from xenlint.reporters.json import report_dict
+from xenlint.reporters.strings import safe_tree
 
 
 def _emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
+    if remedies and fmt == "json":
+        # additive: the usual JSON report plus a `remedies` key
+        data = report_dict(report)
+        data["remedies"] = remedies_json(report)
+        json.dump(safe_tree(data), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
     render(fmt, report, out, color=color)
     if remedies:
-        # remedies follow a text report; beside a machine format they go to stderr
-        render_remedies(report, out if fmt == "text" else sys.stderr)
+        # remedies follow a text report; beside another machine format they go to stderr
+        dest = out if fmt == "text" else sys.stderr
+        dest.write("\n")
+        render_remedies(report, dest)
 
 
 @main.command("check")
@@ -30,7 +42,8 @@ def _emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) ->
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to FILE instead of standard output.")
 @click.option("--remedies", is_flag=True, default=False,
-              help="After the report, print the fixes grouped by rule, ready to paste.")
+              help="After the report, print the fixes merged per kernel, image and package, "
+                   "ready to paste (with --format json: a `remedies` key).")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
