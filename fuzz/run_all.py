@@ -36,7 +36,8 @@ def run_one(name: str, seconds: int) -> tuple[int, list[str]]:
         execs += sum(int(m) for m in re.findall(r"stat::number_of_executed_units: (\d+)", out))
         if proc.returncode != 0:
             unit = re.search(r"Test unit written to (\S+)", out)
-            exc = re.findall(r"^(\w+(?:Error|Exception|Exceeded)\b.*)$", out, re.M)
+            exc = re.findall(r"^((?:\w+\.)*\w+(?:Error|Exception|Exceeded|Exit)\b.*)$", out,
+                             re.M)
             crashes.append(f"{unit.group(1) if unit else '?'}: "
                            f"{exc[-1][:160] if exc else out.strip().splitlines()[-1][:160]}")
             if not unit:
