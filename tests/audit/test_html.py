@@ -4,6 +4,7 @@ findings of the audit, cell by cell."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import subprocess
@@ -81,3 +82,30 @@ def test_matrix_in_headless_chromium(corpus: Path, tmp_path: Path) -> None:
     assert fixes
     for fix in fixes:
         assert re.sub(r"\s+", " ", fix.strip()) in text
+
+
+def test_page_escapes_inputs_and_counts_only_live_findings() -> None:
+    from xenlint.finding import Finding, Report, RuleInfo, Severity
+    from xenlint.reporters import render
+
+    hostile = "pkg<script>alert(1)</script>.deb"
+    live = Finding("r-one", Severity.ERROR, "dom0", ("dom0-kernel",), hostile, "/boot/<x>",
+                   "message <b>bold</b>", "CONFIG_XEN_DOM0=y")
+    hidden = Finding("r-one", Severity.WARNING, "domu", ("dom0-kernel", "console"), hostile,
+                     None, "quiet", "", suppressed=True, suppression_reason="known & fine")
+    report = Report(findings=[live, hidden], artifacts=[hostile, "clean.deb"],
+                    rules=[RuleInfo("r-one", Severity.ERROR, ("dom0",),
+                                    ("dom0-kernel", "console"), "summary")],
+                    profiles=["dom0", "domu"])
+    out = io.StringIO()
+    render("html", report, out)
+    page = out.getvalue()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<b>bold</b>" not in page
+    parsed = Cells()
+    parsed.feed(page)
+    assert parsed.external == []
+    assert parsed.cells[(hostile, "dom0-kernel")] == 1  # the suppressed one is not counted
+    assert parsed.cells[(hostile, "console")] == 0
+    assert parsed.cells[("clean.deb", "dom0-kernel")] == 0
+    assert "known &amp; fine" in page and "CONFIG_XEN_DOM0=y" in page
