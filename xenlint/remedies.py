@@ -74,12 +74,13 @@ class Group:
         return list(dict.fromkeys(f.rule for f in self.findings))
 
     def header(self) -> list[str]:
-        lines = [f"## {_TITLES[self.kind]}: {self.label} ({self.target})"]
+        """A title, then each finding once with the profiles it was found for."""
+        profiles: dict[tuple[str, str, str], list[str]] = {}
         for f in self.findings:
-            line = f"#   {f.rule} ({f.severity.value}; {f.profile}): {f.message}"
-            if line not in lines:
-                lines.append(line)
-        return lines
+            profiles.setdefault((f.rule, f.severity.value, f.message), []).append(f.profile)
+        return [f"## {_TITLES[self.kind]}: {self.label} ({self.target})"] + [
+            f"#   {rule} ({sev}; {', '.join(dict.fromkeys(ps))}): {msg}"
+            for (rule, sev, msg), ps in profiles.items()]
 
 
 def groups(report: Report) -> list[Group]:
