@@ -6,13 +6,15 @@ against the artifact's `Budget` and the per-member cap.
 
 from __future__ import annotations
 
+import ctypes
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
-import libarchive  # type: ignore[import-untyped]
+from libarchive import ffi  # type: ignore[import-untyped]
 from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
+from libarchive.read import ArchiveRead  # type: ignore[import-untyped]
 
 from xenlint.artifact import Entry, EntryType
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
@@ -145,13 +147,48 @@ class Member:
         return bytes(out)
 
 
+# libarchive runs an external program (`lzop -d`, `lrzip -d`, `grzip -d`) for any filter it
+# was built without, and "all" enables those fallbacks. xenlint never starts processes while
+# reading untrusted input, so only the in-process decoders are enabled (lzo: see lzop.py).
+IN_PROCESS_FILTERS = ("gzip", "bzip2", "xz", "lzma", "zstd", "lz4", "compress")
+
+
 @contextmanager
-def _reader(
-    stream: BinaryIO | io.RawIOBase, format_name: str, filter_name: str = "all"
+def open_stream(
+    stream: BinaryIO | io.RawIOBase, format_name: str, block_size: int = 1 << 16
 ) -> Iterator[Any]:
+    """libarchive over a Python stream, with only in-process decompression filters."""
+    buf = ctypes.create_string_buffer(block_size)
+    buf_p = ctypes.cast(buf, ctypes.c_void_p)
+
+    def read_func(_archive_p: Any, _context: Any, ptrptr: Any) -> int:
+        length = stream.readinto(buf)  # type: ignore[arg-type,union-attr]
+        ctypes.cast(ptrptr, ctypes.POINTER(ctypes.c_void_p))[0] = buf_p
+        return length or 0
+
+    def seek_func(_archive_p: Any, _context: Any, offset: int, whence: int) -> int:
+        stream.seek(offset, whence)
+        return stream.tell()
+
+    read_cb = ffi.READ_CALLBACK(read_func)
+    seek_cb = ffi.SEEK_CALLBACK(seek_func)
+    archive_p = ffi.read_new()
     try:
-        with libarchive.stream_reader(stream, format_name=format_name,
-                                      filter_name=filter_name, block_size=1 << 16) as arc:
+        for name in IN_PROCESS_FILTERS:
+            ffi.get_read_filter_function(name)(archive_p)
+        ffi.get_read_format_function(format_name)(archive_p)
+        if stream.seekable():
+            ffi.read_set_seek_callback(archive_p, seek_cb)
+        ffi.read_open(archive_p, None, ffi.NO_OPEN_CB, read_cb, ffi.NO_CLOSE_CB)
+        yield ArchiveRead(archive_p)
+    finally:
+        ffi.read_free(archive_p)
+
+
+@contextmanager
+def _reader(stream: BinaryIO | io.RawIOBase, format_name: str) -> Iterator[Any]:
+    try:
+        with open_stream(stream, format_name) as arc:
             yield arc
     except ArchiveError as exc:
         raise ArtifactError(f"is corrupt or truncated ({_archive_msg(exc)})") from None

@@ -13,12 +13,12 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import libarchive  # type: ignore[import-untyped]
 from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
 
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.readers import ReadContext
 from xenlint.readers.archive import decompress as archive_decompress
+from xenlint.readers.archive import open_stream
 
 MAGIC = b"\x89LZO\x00\r\n\x1a\n"
 BLOCK_MAX = 256 * 1024  # lib/decompress_unlzo.c: LZO_BLOCK_SIZE
@@ -108,8 +108,7 @@ def _check_layers(stream: BinaryIO | io.RawIOBase, ctx: ReadContext, label: str)
     """libarchive peels compression inside compression by itself (gzip in gzip in ...); each
     extra layer counts as a level of nesting against max_depth."""
     try:
-        with libarchive.stream_reader(stream, format_name="raw", filter_name="all",
-                                      block_size=1 << 16) as arc:
+        with open_stream(stream, "raw") as arc:
             next(iter(arc), None)
             layers = sum(1 for n in arc.filter_names if n not in (b"none", "none"))
     except ArchiveError:
