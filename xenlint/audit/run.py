@@ -75,7 +75,8 @@ def cache_for(options: LintOptions, settings: AuditSettings, rules: Rules) -> Ca
 def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
                 options: LintOptions, settings: AuditSettings, cache: Cache | None,
                 stats: AuditStats, progress: Progress | None = None,
-                executor: Executor | None = None) -> dict[WorkItem, Artifact | None]:
+                executor: Executor | None = None,
+                facts: frozenset[str] | None = None) -> dict[WorkItem, Artifact | None]:
     """Every item's view: cache hits in this process, the rest through the executor.
     `shas` gains the hash of every file the workers hashed."""
     views: dict[WorkItem, Artifact | None] = {}
@@ -97,7 +98,8 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
     if not todo:
         return views
     config = WorkerConfig(options.limits, settings.timeout,
-                          str(cache.root) if cache else None, cache.salt if cache else "")
+                          str(cache.root) if cache else None, cache.salt if cache else "",
+                          facts)
     ex = executor or executor_for(settings.executor, settings.jobs)
     deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
         if settings.timeout else 0
@@ -168,7 +170,8 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
         k = verdicts.key(group, shas, options, rules, cache) if cache else None
         parts.append(cache.get_report(k) if cache and k else None)
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
-    views = analyse_all(todo, shas, options, settings, cache, stats, progress, executor)
+    views = analyse_all(todo, shas, options, settings, cache, stats, progress, executor,
+                        rules.facts)
     for item, sha in shas.items():
         if sha and not item.sha256:
             index.record(item.path, sha)

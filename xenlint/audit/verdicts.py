@@ -39,6 +39,14 @@ class Rules:
         return cls(config, known, lint.select_rules(options, config, known))
 
     @property
+    def facts(self) -> frozenset[str]:
+        """Names of the registered facts the selected rules use."""
+        from xenlint.facts import resolve
+
+        found = (resolve(name) for rule in self.selected for name in rule.facts)
+        return frozenset(spec.name for spec, _keys in (f for f in found if f is not None))
+
+    @property
     def rule_dirs(self) -> tuple[Path, ...]:
         return tuple(self.config.rule_dirs)
 

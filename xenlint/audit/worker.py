@@ -35,6 +35,8 @@ class WorkerConfig:
     timeout: float
     cache_root: str | None
     cache_salt: str
+    # facts the selected rules use (None: every registered fact), computed while warming
+    facts: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -76,21 +78,23 @@ def _read(path: str, display: str, limits: Limits, *, required: bool) -> Artifac
                        required=required)
 
 
-def warm(art: Artifact) -> None:
-    """Compute every fact on this artifact alone and forget the values: the member
+def warm(art: Artifact, facts: frozenset[str] | None = None) -> None:
+    """Compute the facts on this artifact alone and forget the values: the member
     contents facts read without declaring them (`art.read()`) stay captured in the view,
     so the facts computed later on the whole package set find them without the file."""
+    specs = [s for s in registry().values() if facts is None or s.name in facts]
     for subject in build_subjects([art]):
-        for spec in registry().values():
+        for spec in specs:
             if subject.kind in spec.subjects:
                 with contextlib.suppress(Exception):  # a fact's own bug shows up in lint
                     subject.get(spec.name)
 
 
-def freeze(art: Artifact, source: str, limits: Limits) -> Artifact:
+def freeze(art: Artifact, source: str, limits: Limits,
+           facts: frozenset[str] | None = None) -> Artifact:
     """Read what facts want, then make the view picklable."""
     if art.error is None:
-        warm(art)
+        warm(art, facts)
     for a in art.walk():
         if a._loader is None:
             continue
@@ -136,7 +140,7 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
             if Path(item.path).is_dir():  # a root tree: read as `check` does, not cached
                 art = _read(item.path, item.display, config.limits, required=True)
                 if art is not None:
-                    freeze(art, item.path, config.limits)
+                    freeze(art, item.path, config.limits, config.facts)
                 return Outcome(item, None, art, False, time.perf_counter() - start)
             if sha is None:
                 sha = sha256_file(Path(item.path))
@@ -150,7 +154,7 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
             art = _read(item.path, item.display, config.limits, required=item.required)
             if art is not None:
                 art.sha256 = sha
-                freeze(art, item.path, config.limits)
+                freeze(art, item.path, config.limits, config.facts)
     except ArtifactTimeout:
         art = Artifact(item.display, Kind.FILE,
                        error=f"took longer than {config.timeout:g} s to read (--timeout)")
