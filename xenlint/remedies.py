@@ -35,6 +35,9 @@ _ADD_DRIVERS = re.compile(r'^(?:add_drivers|force_drivers)\s*\+?=\s*"([^"]*)"\s*
 _SETTING = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _MODULE = re.compile(r"^[A-Za-z0-9_-]+$")
 _RELATION = re.compile(r"^(Pre-Depends|Depends|Recommends|Suggests|Requires)\s*:\s*(.+)$")
+_SYNTAX_HEADING = re.compile(
+    r"[,;]?\s*(?:e\.g\.\s*)?(?:in\s+)?(?:the\s+)?(?:Debian control|an?\s+RPM spec|RPM spec)"
+    r"(?: file)?\s*:?\s*$", re.IGNORECASE)
 _DEB_FIELDS = ("Pre-Depends", "Depends", "Recommends", "Suggests")
 _TRISTATE = {"n": 0, "m": 1, "y": 2}
 
@@ -281,8 +284,12 @@ def relations(group: Group) -> tuple[dict[str, list[str]], list[str], list[str]]
 
 def _render_dependency(group: Group) -> list[str]:
     deb, rpm, prose = relations(group)
-    # keep only the prose that is not a heading for the syntax we drop or print ourselves
-    lines = [p for p in prose if not re.search(r"debian control|rpm spec", p, re.IGNORECASE)]
+    # the syntax headings ("e.g. Debian control:", "# RPM spec:") are printed anew below
+    lines: list[str] = []
+    for p in prose:
+        p = _SYNTAX_HEADING.sub("", p).rstrip()
+        if p.strip("# ") and p not in lines:
+            lines.append(p)
     if group.flavor != "rpm" and deb:
         lines.append("# Debian control, in the package's stanza:")
         lines += [f"{k}: {', '.join(deb[k])}" for k in _DEB_FIELDS if k in deb]
