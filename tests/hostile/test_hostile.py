@@ -35,6 +35,22 @@ SECONDS_BOUND = 60  # the biggest hostile file is refused on a header; generous 
 ALLOWED_EVENTS = {"subprocess.Popen '/sbin/ldconfig'"}
 
 
+def _outside_state() -> tuple[list[str], str]:
+    """What a stray write would change: / top level, and git's view of the hostile corpus
+    (only our paths: other work in a shared checkout must not make this flaky)."""
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--",
+                             "fixtures/hostile", "tests/hostile"], cwd=REPO,
+                            capture_output=True, text=True, check=False).stdout
+    return sorted(os.listdir("/")), status
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_written_outside() -> Any:
+    before = _outside_state()
+    yield
+    assert _outside_state() == before
+
+
 def run(args: list[str], scratch: Path) -> dict[str, Any]:
     """xenlint ARGS in a sealed subprocess; the wrapper's JSON report."""
     dirs = {name: scratch / name for name in ("cwd", "tmp", "home")}
