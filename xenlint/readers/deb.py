@@ -56,7 +56,7 @@ def ar_members(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
         start = pos + _AR_HEADER.size
         if n < 0 or start + n > size:
             raise ArtifactError(
-                f"is truncated: ar member {name.strip().decode('latin-1')!r} runs past the end"
+                f"is truncated: ar member {name.decode('latin-1').strip().rstrip('/')!r} runs past the end"
             )
         yield name.decode("latin-1").strip().rstrip("/"), start, n
         pos = start + n + (n & 1)
