@@ -54,11 +54,10 @@ def ar_members(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
         except ValueError:
             raise ArtifactError(f"has a corrupt ar member size at offset {pos}") from None
         start = pos + _AR_HEADER.size
+        member = name.decode("latin-1").strip().rstrip("/")
         if n < 0 or start + n > size:
-            raise ArtifactError(
-                f"is truncated: ar member {name.decode('latin-1').strip().rstrip('/')!r} runs past the end"
-            )
-        yield name.decode("latin-1").strip().rstrip("/"), start, n
+            raise ArtifactError(f"is truncated: ar member {member!r} runs past the end")
+        yield member, start, n
         pos = start + n + (n & 1)
 
 
