@@ -17,9 +17,12 @@ from xenlint.audit.cache import default_root
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.summary import print_summary
 from xenlint.cli import main
+
+# the same output path as `check` (remedies included); check's helper is private for now
+from xenlint.commands.check import _emit as emit
 from xenlint.commands.options import check_options, options_from
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status
-from xenlint.reporters import formats, render
+from xenlint.reporters import formats
 
 
 @contextmanager
@@ -45,6 +48,9 @@ def _progress(console: Console, enabled: bool) -> Iterator[Any]:
               show_default=True, help="Output format (html: one self-contained page).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to FILE instead of standard output.")
+@click.option("--remedies", is_flag=True, default=False,
+              help="After the report, print the fixes merged per kernel, image and package, "
+                   "as `check --remedies` does.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores).")
@@ -58,9 +64,9 @@ def _progress(console: Console, enabled: bool) -> Iterator[Any]:
 @click.option("--summary/--no-summary", default=None,
               help="Print the summary table to stderr (default: on a TTY).")
 @check_options
-def audit_cmd(target: str, fmt: str, output: Path | None, color: bool | None, jobs: int | None,
-              executor: str, cache_dir: Path | None, no_cache: bool, timeout: float,
-              summary: bool | None, **kwargs: Any) -> None:
+def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: bool | None,
+              jobs: int | None, executor: str, cache_dir: Path | None, no_cache: bool,
+              timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
     pool/), an RPM repository (repodata/), or an image. Findings are those `check` gives."""
     options = options_from(kwargs)
@@ -79,13 +85,13 @@ def audit_cmd(target: str, fmt: str, output: Path | None, color: bool | None, jo
     if output is not None:
         try:
             with output.open("w", encoding="utf-8") as out:
-                render(fmt, report, out, color=bool(color))
+                emit(report, fmt, out, bool(color), remedies)
         except OSError as exc:
             click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
             sys.exit(EXIT_ERROR)
     else:
-        render(fmt, report, sys.stdout,
-               color=sys.stdout.isatty() if color is None else color)
+        emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color,
+             remedies)
     if err.is_terminal if summary is None else summary:
         print_summary(report, result.stats, err)
     sys.exit(exit_status(report, fail_on))
