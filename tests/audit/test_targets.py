@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from audit_repos import FIXTURE_DEBS, FIXTURE_RPMS, deb_repo, make_deb, rpm_repo
 
@@ -117,3 +118,31 @@ def test_tree_holding_a_repository_audits_it_as_its_own_set(tmp_path: Path) -> N
     assert [len(g.items) for g in groups] == [1, 1]
     assert groups[0].items[0].path == str(tree / d["meta"].name)
     assert groups[1].label == str(tree / "mirror" / "dists" / "stable")
+
+
+def test_header_rules_alone_open_nothing() -> None:
+    from types import SimpleNamespace
+
+    from xenlint.audit.relevance import rules_need_contents
+
+    def rule(applies_to: str, *facts: str) -> Any:
+        return SimpleNamespace(applies_to=applies_to, facts=frozenset(facts))
+
+    headers = rule("package", "package.name", "package.fields.Section", "package.depends")
+    assert rules_need_contents([headers, rule("packages", "packages.names")]) is False
+    assert rules_need_contents([headers, rule("package", "package.files")]) is True
+    assert rules_need_contents([rule("kernel", "package.name")]) is True
+    assert rules_need_contents([]) is False
+
+
+def test_audit_judges_other_packages_from_the_index(tmp_path: Path) -> None:
+    from xenlint.audit.run import AuditSettings, audit
+    from xenlint.lint import LintOptions
+
+    d = _debs(tmp_path)
+    root = deb_repo(tmp_path / "repo", {"stable": [d["other"], d["tools"]]}, contents=True)
+    result = audit(str(root), LintOptions(search_config=False), AuditSettings(jobs=1))
+    assert result.stats.opened == 1 and result.stats.from_index == 1
+    assert sorted(Path(a).name for a in result.report.artifacts) == sorted(
+        [d["other"].name, d["tools"].name])
+    assert result.report.errors == []
