@@ -32,10 +32,24 @@ def spec(name: str) -> ReaderSpec:
     raise SystemExit(f"fuzz: no reader named {name!r} (have {[s.name for s in readers()]})")
 
 
+# inputs seen, and inputs the reader's sniff accepted (the ones that reach the parser)
+COUNTS = {"seen": 0, "sniffed": 0}
+
+
+def _report() -> None:
+    # libFuzzer leaves through C exit(), so atexit never runs: report as we go
+    print(f"fuzz: {COUNTS['sniffed']} of {COUNTS['seen']} inputs passed the sniff",
+          file=sys.stderr, flush=True)
+
+
 def one_input(reader: ReaderSpec, data: bytes) -> None:
+    COUNTS["seen"] += 1
+    if COUNTS["seen"] % 5000 == 0:
+        _report()
     source = Source("fuzz-input", data=data)
     if not reader.sniff(source.head(), source):
         return
+    COUNTS["sniffed"] += 1
     try:
         art = reader.read(source, ReadContext.top(FUZZ_LIMITS, "fuzz-input"))
         member_problem(art.unsafe_paths, art.entries)

@@ -24,9 +24,9 @@ def harnesses() -> list[str]:
     return sorted(p.stem.removeprefix("fuzz_") for p in HERE.glob("fuzz_*.py"))
 
 
-def run_one(name: str, seconds: int) -> tuple[int, list[str]]:
+def run_one(name: str, seconds: int) -> tuple[int, int, list[str]]:
     deadline = time.monotonic() + seconds
-    execs, crashes = 0, []
+    execs, sniffed, crashes = 0, 0, []
     while (left := int(deadline - time.monotonic())) > 2:
         proc = subprocess.run([sys.executable, str(HERE / f"fuzz_{name}.py"),
                                f"-max_total_time={left}", "-rss_limit_mb=1024",
@@ -34,6 +34,9 @@ def run_one(name: str, seconds: int) -> tuple[int, list[str]]:
                               capture_output=True, text=True, errors="replace")
         out = proc.stderr
         execs += sum(int(m) for m in re.findall(r"stat::number_of_executed_units: (\d+)", out))
+        # the harness reports every 5000 inputs; the last report of each process counts
+        reports = re.findall(r"fuzz: (\d+) of \d+ inputs passed", out)
+        sniffed += int(reports[-1]) if reports else 0
         if proc.returncode != 0:
             unit = re.search(r"Test unit written to (\S+)", out)
             exc = re.findall(r"^((?:\w+\.)*\w+(?:Error|Exception|Exceeded|Exit)\b.*)$", out,
@@ -42,7 +45,7 @@ def run_one(name: str, seconds: int) -> tuple[int, list[str]]:
                            f"{exc[-1][:160] if exc else out.strip().splitlines()[-1][:160]}")
             if not unit:
                 break  # the harness itself is broken; don't spin
-    return execs, crashes
+    return execs, sniffed, crashes
 
 
 def main() -> int:
@@ -52,10 +55,10 @@ def main() -> int:
     args = ap.parse_args()
     failed = False
     for name in args.names or harnesses():
-        execs, crashes = run_one(name, args.seconds)
+        execs, sniffed, crashes = run_one(name, args.seconds)
         failed |= bool(crashes)
-        print(f"{name}: {execs} executions in {args.seconds}s, {len(crashes)} crash(es)",
-              flush=True)
+        print(f"{name}: {execs} executions in {args.seconds}s ({sniffed} reached the reader), "
+              f"{len(crashes)} crash(es)", flush=True)
         for c in crashes:
             print(f"  {c}", flush=True)
     return 1 if failed else 0
