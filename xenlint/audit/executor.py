@@ -109,7 +109,9 @@ class LocalExecutor:
                     yield items[idx], WorkerTimeout(f"still running after {deadline:g} s")
                 if broken or overdue:
                     for idx, _t0 in inflight.values():
-                        if idx in suspected and broken:
+                        if not broken:  # we killed the pool for a stuck item: no suspicion
+                            pending.appendleft(idx)
+                        elif idx in suspected:
                             yield items[idx], WorkerCrashed("the worker process died")
                         else:
                             suspected.add(idx)
