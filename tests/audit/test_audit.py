@@ -217,3 +217,20 @@ def test_progress_bar_and_summary_on_a_terminal(tmp_path: Path) -> None:
     assert "reading" in screen and "1/1" in screen  # rich's bar, on the terminal only
     assert "Audit summary" in screen
     assert "reading" not in report.read_text()
+
+
+def test_same_bytes_elsewhere_come_from_the_cache_under_their_new_name(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    for deb in FIXTURE_DEBS:
+        shutil.copy(deb, first / deb.name)
+    cache = str(tmp_path / "cache")
+    as_json("audit", str(first), "--cache-dir", cache)
+    shutil.copytree(first, second)
+    options = LintOptions(search_config=False)
+    result = audit(str(second), options, AuditSettings(cache_root=Path(cache)),
+                   executor=CountingExecutor())
+    assert result.stats.opened == 0 and result.stats.cached == len(FIXTURE_DEBS)
+    assert result.report.findings
+    assert all(f.artifact.startswith(str(second)) for f in result.report.findings)
+    assert as_json("audit", str(second), "--cache-dir", cache) == as_json("check", str(second))
