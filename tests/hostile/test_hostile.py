@@ -173,13 +173,30 @@ def test_debug_flag_shows_a_traceback(tmp_path: Path) -> None:
     assert "LimitExceeded" in report["stderr"]
 
 
-def test_lowered_limit_is_the_one_reported(tmp_path: Path) -> None:
-    """A limit given on the command line is the one enforced and named."""
-    path = HOSTILE / "good" / "good.deb"
-    report = run(["inspect", "--max-member-bytes", "4", str(path)], tmp_path)
+LOWERED = [
+    ("good/good.deb", ["--max-member-bytes", "4"], r"claims \d+ bytes \(max_member_bytes 4\)"),
+    ("good/good.deb", ["--max-members", "3"], r"has more than 3 members \(max_members\)$"),
+    ("good/good.rpm", ["--max-header-entries", "10"],
+     r"header claiming \d+ index entries \(max_header_entries 10\)$"),
+    ("good/good.rpm", ["--max-header-bytes", "100"],
+     r"header claiming \d+ data bytes \(max_header_bytes 100\)$"),
+    ("bomb/bzimage-xz-payload", ["--max-artifact-bytes", "1000000"],
+     r"decompresses to more than 1000000 bytes \(max_artifact_bytes\)"),
+    ("nested/deb-with-matryoshka-initrd.deb", ["--max-depth", "0"],
+     r"nests deeper than 0 levels \(max_depth\)$"),
+]
+
+
+@pytest.mark.parametrize(("rel", "flags", "message"), LOWERED,
+                         ids=[f"{r}{f[0]}" for r, f, _ in LOWERED])
+def test_lowered_limit_is_the_one_reported(rel: str, flags: list[str], message: str,
+                                           tmp_path: Path) -> None:
+    """Each limit given on the command line is the one enforced and named."""
+    report = run(["inspect", *flags, str(HOSTILE / rel)], tmp_path)
     assert_sealed(report)
     assert report["exit"] == 2
-    assert "(max_member_bytes 4)" in report["stderr"]
+    [line] = report["stderr"].splitlines()
+    assert re.search(message, line), line
 
 
 # --- payload lies behind a consistent RPM header: found when the contents are read ------
