@@ -173,7 +173,14 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
                 art.entries[e.path] = e
             if e.type.value != "file":
                 continue
-            nested = is_nested_candidate(e.path) and e.size <= ctx.limits.max_held_bytes
+            candidate = is_nested_candidate(e.path)
+            nested = candidate and e.size <= ctx.limits.max_held_bytes
+            if candidate and not nested:
+                # a kernel or ramdisk the rules cannot see must not pass silently
+                art.children.append(Artifact(
+                    f"{art.path}!{e.path}", Kind.FILE,
+                    error=f"is {e.size} bytes, more than max_held_bytes "
+                          f"({ctx.limits.max_held_bytes}); not opened"))
             if nested or capture.wanted(e.path, e.size):
                 data = m.read()
                 if capture.wanted(e.path, e.size):

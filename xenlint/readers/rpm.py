@@ -288,9 +288,15 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
         return got
 
     art._loader = load
-    nested = [p for p, e in art.entries.items()
-              if e.type is EntryType.FILE and is_nested_candidate(p)
-              and e.size <= ctx.limits.max_held_bytes]
+    candidates = [p for p, e in art.entries.items()
+                  if e.type is EntryType.FILE and is_nested_candidate(p)]
+    nested = [p for p in candidates if art.entries[p].size <= ctx.limits.max_held_bytes]
+    for p in candidates:
+        if p not in nested:  # a kernel or ramdisk the rules cannot see must not pass silently
+            art.children.append(Artifact(
+                f"{art.path}!{p}", Kind.FILE,
+                error=f"is {art.entries[p].size} bytes, more than max_held_bytes "
+                      f"({ctx.limits.max_held_bytes}); not opened"))
     if nested:
         for p, data in art.read_many(nested).items():
             child = read_member(f"{art.path}!{p}", data, ctx)
