@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,34 @@ def test_audit_judges_other_packages_from_the_index(tmp_path: Path) -> None:
     assert sorted(Path(a).name for a in result.report.artifacts) == sorted(
         [d["other"].name, d["tools"].name])
     assert result.report.errors == []
+
+
+def test_index_cannot_point_outside_the_repository(tmp_path: Path) -> None:
+    d = _debs(tmp_path)
+    root = deb_repo(tmp_path / "repo", {"stable": [d["tools"]]})
+    outside = tmp_path / "secret" / "xen-secret_1.0_amd64.deb"
+    outside.parent.mkdir()
+    shutil.copy(d["meta"], outside)
+    index = root / "dists/stable/main/binary-amd64/Packages.xz"
+    text = subprocess.run(["xz", "-dc", str(index)], check=True, capture_output=True).stdout
+    evil = text.replace(b"Filename: pool/stable/", b"Filename: ../secret/")
+    evil = evil.replace(b"xen-utils-test_1.0", b"xen-secret_1.0")
+    index.write_bytes(subprocess.run(["xz", "-c"], input=text + b"\n" + evil, check=True,
+                                     capture_output=True).stdout)
+    [group] = discover(str(root), Limits())
+    assert [Path(i.path).name for i in group.items] == [d["tools"].name]
+    assert any(a.error and "outside the repository" in a.error for a in group.metadata)
+
+
+def test_rpm_location_outside_the_repository_is_not_read(tmp_path: Path) -> None:
+    root = rpm_repo(tmp_path / "rpms", FIXTURE_RPMS[:1])
+    primary = rpmrepo.index_files(root)["primary"]
+    xml = subprocess.run(["gzip", "-dc", str(primary)], check=True,
+                         capture_output=True).stdout
+    xml = xml.replace(b'href="Packages/', b'href="../../etc/')
+    primary.write_bytes(subprocess.run(["gzip", "-c"], input=xml, check=True,
+                                       capture_output=True).stdout)
+    [group] = discover(str(root), Limits())
+    assert group.items == []
+    [bad] = group.metadata
+    assert bad.error is not None and "outside the repository" in bad.error

@@ -15,7 +15,7 @@ from debian.deb822 import Packages
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.audit.index import lines
-from xenlint.audit.model import METADATA_ONLY
+from xenlint.audit.model import METADATA_ONLY, inside
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.deb import RELATION_FIELDS, relations
 
@@ -119,6 +119,10 @@ def read_suite(root: Path, suite: Path, limits: Limits) -> tuple[list[Artifact],
             for para in Packages.iter_paragraphs(lines(index, limits), use_apt_pkg=False):
                 filename = para.get("Filename")
                 if not filename or filename in arts:
+                    continue
+                if not inside(filename):
+                    errors.append(f"{index}: names a file outside the repository: "
+                                  f"{filename!r}")
                     continue
                 try:
                     arts[filename] = paragraph_artifact(

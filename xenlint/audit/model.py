@@ -38,3 +38,10 @@ class Group:
     @property
     def size(self) -> int:
         return len(self.items) + len(self.metadata)
+
+
+def inside(root_relative: str) -> bool:
+    """Whether a path an index names (Filename:, location href) stays inside the
+    repository: a hostile index must not make xenlint read files elsewhere."""
+    parts = root_relative.split("/")
+    return bool(root_relative) and not root_relative.startswith("/") and ".." not in parts

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.audit.index import local, xml_elements
-from xenlint.audit.model import METADATA_ONLY
+from xenlint.audit.model import METADATA_ONLY, inside
 from xenlint.limits import Limits
 
 FLAGS = {"EQ": "=", "LT": "<", "GT": ">", "LE": "<=", "GE": ">="}
@@ -27,8 +28,9 @@ def index_files(root: Path) -> dict[str, Path]:
         if local(data.tag) != "data":
             continue
         loc = next((c for c in data if local(c.tag) == "location"), None)
-        if loc is not None and loc.get("href"):
-            out[str(data.get("type"))] = root / str(loc.get("href"))
+        href = str(loc.get("href", "")) if loc is not None else ""
+        if inside(href):
+            out[str(data.get("type"))] = root / href
     return out
 
 
@@ -93,11 +95,14 @@ def read_repo(root: Path, limits: Limits) -> list[Artifact]:
     by_id: dict[str, Artifact] = {}
     for el in xml_elements(idx["primary"], limits, "package"):
         pkgid, art = package_artifact(root, el)
+        if not inside(os.path.relpath(art.path, root)):
+            art = Artifact(art.path, Kind.RPM, error="is named by primary.xml outside the "
+                                                     "repository; not read")
         by_id[pkgid] = art
     if "filelists" in idx:
         for el in xml_elements(idx["filelists"], limits, "package"):
             found = by_id.get(el.get("pkgid", ""))
-            if found is None:
+            if found is None or found.error is not None:
                 continue
             art = found
             art.meta["index"] = "filelists"

@@ -28,7 +28,9 @@ def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> 
     group = Group(name, label)
     chosen = relevant(arts) if open_contents else set()
     for i, art in enumerate(arts):
-        if i in chosen and Path(art.path).is_file():
+        if art.error is not None:
+            group.metadata.append(art)
+        elif i in chosen and Path(art.path).is_file():
             group.items.append(WorkItem(art.path, art.path, art.sha256, required=True))
         elif i in chosen:
             group.metadata.append(Artifact(art.path, art.kind,
