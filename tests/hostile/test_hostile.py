@@ -184,6 +184,8 @@ LOWERED = [
      r"decompresses to more than 1000000 bytes \(max_artifact_bytes\)"),
     ("nested/deb-with-matryoshka-initrd.deb", ["--max-depth", "0"],
      r"nests deeper than 0 levels \(max_depth\)$"),
+    ("bomb/deb-with-initrd-bomb.deb", ["--max-held-bytes", "1000"],
+     r"initrd\.img-6\.1\.0-hostile: is \d+ bytes, more than max_held_bytes \(1000\); not opened$"),
 ]
 
 
