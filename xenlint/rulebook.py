@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xenlint.condition import (
     Condition,
@@ -25,6 +25,8 @@ from xenlint.condition import (
 )
 from xenlint.facts import SUBJECT_KINDS
 from xenlint.finding import RuleInfo, Severity
+
+T = TypeVar("T")
 
 PROFILES = ("dom0", "domu", "installer")
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -214,8 +216,9 @@ def _params(data: Any, overrides: Mapping[str, Any] | None, path: Path) -> dict[
     return params
 
 
-def _condition(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path) -> \
-        Condition | None:
+def _compiled(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path,
+              compile_fn: Callable[..., T]) -> T | None:
+    """Compile one string-valued key with `compile_fn`, errors pointing at the key's line."""
     value = data.get(key)
     if value is None:
         return None
@@ -223,23 +226,19 @@ def _condition(text: str, data: dict[str, Any], key: str, scope: Scope, path: Pa
     if not isinstance(value, str):
         raise RuleError(f"{key} must be a string", path, line, col)
     try:
-        return compile_condition(value, scope, source=str(path), line=line, column=col)
+        return compile_fn(value, scope, source=str(path), line=line, column=col)
     except ConditionError as exc:
         raise RuleError(exc.message, path, exc.line, exc.column) from None
+
+
+def _condition(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path) -> \
+        Condition | None:
+    return _compiled(text, data, key, scope, path, compile_condition)
 
 
 def _template(text: str, data: dict[str, Any], key: str, scope: Scope, path: Path) -> \
         Template | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    line, col = _locate(text, key)
-    if not isinstance(value, str):
-        raise RuleError(f"{key} must be a string", path, line, col)
-    try:
-        return compile_template(value, scope, source=str(path), line=line, column=col)
-    except ConditionError as exc:
-        raise RuleError(exc.message, path, exc.line, exc.column) from None
+    return _compiled(text, data, key, scope, path, compile_template)
 
 
 def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> Rule:
