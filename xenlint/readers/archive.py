@@ -16,9 +16,10 @@ from libarchive import ffi  # type: ignore[import-untyped]
 from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
 from libarchive.read import ArchiveRead  # type: ignore[import-untyped]
 
-from xenlint.artifact import Entry, EntryType
+from xenlint import capture
+from xenlint.artifact import Artifact, Entry, EntryType, Kind
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
-from xenlint.readers import ReadContext
+from xenlint.readers import ReadContext, is_nested_candidate, read_member
 
 # libarchive's filter names -> the names xenlint reports
 COMPRESSION_NAMES = {
@@ -318,3 +319,29 @@ def take_wanted(member: Member, want: set[str], got: dict[str, bytes],
         for p in names:
             got[p] = data
     return want <= got.keys()
+
+
+def keep_member(art: Artifact, m: Member, ctx: ReadContext) -> None:
+    """During a first pass: capture the member if facts want it, open it if it nests.
+
+    A nested candidate too large to hold becomes an error child: a kernel or ramdisk the
+    rules cannot see must not pass silently.
+    """
+    e = m.entry
+    candidate = is_nested_candidate(e.path)
+    nested = candidate and e.size <= ctx.limits.max_held_bytes
+    if candidate and not nested:
+        art.children.append(Artifact(
+            f"{art.path}!{e.path}", Kind.FILE,
+            error=f"is {e.size} bytes, more than max_held_bytes "
+                  f"({ctx.limits.max_held_bytes}); not opened"))
+    keep = capture.wanted(e.path, e.size)
+    if not (nested or keep):
+        return
+    data = m.read()
+    if keep:
+        art.capture(e.path, data)
+    if nested:
+        child = read_member(f"{art.path}!{e.path}", data, ctx)
+        if child is not None:
+            art.children.append(child)

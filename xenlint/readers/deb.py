@@ -12,11 +12,16 @@ from typing import BinaryIO
 
 from debian.deb822 import Deb822
 
-from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind, Package
 from xenlint.limits import ArtifactError
-from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import MemberStream, SliceReader, hardlink_sets, take_wanted
+from xenlint.readers import ReadContext, Source, reader
+from xenlint.readers.archive import (
+    MemberStream,
+    SliceReader,
+    hardlink_sets,
+    keep_member,
+    take_wanted,
+)
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = struct.Struct("16s12s6s6s8s10s2s")
@@ -173,22 +178,7 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
                 art.entries[e.path] = e
             if e.type.value != "file":
                 continue
-            candidate = is_nested_candidate(e.path)
-            nested = candidate and e.size <= ctx.limits.max_held_bytes
-            if candidate and not nested:
-                # a kernel or ramdisk the rules cannot see must not pass silently
-                art.children.append(Artifact(
-                    f"{art.path}!{e.path}", Kind.FILE,
-                    error=f"is {e.size} bytes, more than max_held_bytes "
-                          f"({ctx.limits.max_held_bytes}); not opened"))
-            if nested or capture.wanted(e.path, e.size):
-                data = m.read()
-                if capture.wanted(e.path, e.size):
-                    art.capture(e.path, data)
-                if nested:
-                    child = read_member(f"{art.path}!{e.path}", data, ctx)
-                    if child is not None:
-                        art.children.append(child)
+            keep_member(art, m, ctx)
         elif only is not None and take_wanted(m, only, got, links):
             break
     if first_pass:

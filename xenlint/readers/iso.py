@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
-from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import MemberStream
+from xenlint.readers import ReadContext, Source, reader
+from xenlint.readers.archive import MemberStream, keep_member
 
 SECTOR = 2048
 PVD = 16 * SECTOR  # the primary volume descriptor
@@ -49,23 +48,7 @@ def read_iso(source: Source, ctx: ReadContext) -> Artifact:
             art.entries[e.path] = e
             if e.type is not EntryType.FILE:
                 continue
-            candidate = is_nested_candidate(e.path)
-            nested = candidate and e.size <= ctx.limits.max_held_bytes
-            if candidate and not nested:
-                # a ramdisk the rules cannot see must not pass silently
-                art.children.append(Artifact(
-                    f"{art.path}!{e.path}", Kind.FILE,
-                    error=f"is {e.size} bytes, more than max_held_bytes "
-                          f"({ctx.limits.max_held_bytes}); not opened"))
-            keep = capture.wanted(e.path, e.size)
-            if nested or keep:
-                data = m.read()
-                if keep:
-                    art.capture(e.path, data)
-                if nested:
-                    nested_art = read_member(f"{art.path}!{e.path}", data, ctx)
-                    if nested_art is not None:
-                        art.children.append(nested_art)
+            keep_member(art, m, ctx)
     art.iso["kernels"] = [c.path.rsplit("!", 1)[1] for c in art.children
                           if c.kind is Kind.KERNEL_IMAGE]
     art.iso["ramdisks"] = [c.path.rsplit("!", 1)[1] for c in art.children
