@@ -109,22 +109,29 @@ def freeze(art: Artifact, source: str, limits: Limits,
     return art
 
 
+class Timer:
+    fired = False
+
+
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[Timer]:
     """Interrupt the reader after `seconds`. The timer re-arms every half second because an
-    exception raised inside a libarchive (ctypes) callback is printed and dropped."""
+    exception raised inside a libarchive (ctypes) callback is printed and dropped; `fired`
+    tells the caller even when a reader turned the interruption into a bogus error."""
+    timer = Timer()
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield  # engines that run tasks in threads rely on their own task timeouts
+        yield timer  # engines that run tasks in threads rely on their own task timeouts
         return
 
     def fire(_sig: int, _frame: FrameType | None) -> None:
+        timer.fired = True
         signal.setitimer(signal.ITIMER_REAL, 0.5)
         raise ArtifactTimeout
 
     old = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield timer
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -136,7 +143,7 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
     cache = Cache(Path(config.cache_root), config.cache_salt) if config.cache_root else None
     sha: str | None = item.sha256
     try:
-        with time_limit(config.timeout):
+        with time_limit(config.timeout) as timer:
             if Path(item.path).is_dir():  # a root tree: read as `check` does, not cached
                 art = _read(item.path, item.display, config.limits, required=True)
                 if art is not None:
@@ -155,6 +162,8 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
             if art is not None:
                 art.sha256 = sha
                 freeze(art, item.path, config.limits, config.facts)
+        if timer.fired:
+            raise ArtifactTimeout
     except ArtifactTimeout:
         art = Artifact(item.display, Kind.FILE,
                        error=f"took longer than {config.timeout:g} s to read (--timeout)")
