@@ -57,12 +57,16 @@ def _inner(source: Source, ctx: ReadContext) -> Inner | None:
 def _sniff(head: bytes, source: Source) -> bool:
     if sniff_compression(head) is None:
         return False
-    from xenlint.limits import LimitExceeded, Limits
+    from xenlint.limits import ArtifactError, LimitExceeded, Limits
 
     try:
         return _inner(source, ReadContext.top(Limits(), source.display)) is not None
     except LimitExceeded:
         return True  # the read reports it (e.g. compression nested too deep)
+    except ArtifactError:
+        # known magic, stream cut or corrupt: ours to report ("is not a format xenlint
+        # reads" would hide that a truncated initrd.gz or vmlinux.xz is truncated)
+        return True
     except Exception:
         return False
 
