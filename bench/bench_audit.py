@@ -27,8 +27,9 @@ WORDS = ("xen", "domain", "event", "channel", "grant", "table", "block", "netbac
          "hypervisor", "toolstack", "xenstore", "console", "migration", "balloon", "vcpu")
 
 
-def build_package(stage: Path, out: Path, i: int) -> None:
-    """A small but ordinary package: ~40 members, ~200 KiB of binaries and text."""
+def build_package(stage: Path, out: Path, i: int, binaries: int = 4) -> None:
+    """A small but ordinary package: ~40 members, ~200 KiB of binaries and text (each
+    extra binary adds 48 KiB)."""
     name = f"xen-bench-{i:04d}"
     rnd = random.Random(i)
     root = stage / name
@@ -41,7 +42,7 @@ def build_package(stage: Path, out: Path, i: int) -> None:
     (root / "DEBIAN" / "postinst").write_text("#!/bin/sh\nset -e\nupdate-rc.d xen defaults\n")
     (root / "DEBIAN" / "postinst").chmod(0o755)
     files: dict[str, bytes] = {}
-    for k in range(4):  # binaries: incompressible
+    for k in range(binaries):  # binaries: incompressible
         files[f"usr/lib/xen-bench/bin/tool-{i}-{k}"] = rnd.randbytes(48 * 1024)
     for k in range(30):  # configuration, scripts, man pages: text
         words = " ".join(rnd.choice(WORDS) for _ in range(400))
@@ -59,12 +60,12 @@ def build_package(stage: Path, out: Path, i: int) -> None:
     shutil.rmtree(root)
 
 
-def build_repo(base: Path, n: int) -> Path:
+def build_repo(base: Path, n: int, binaries: int = 4) -> Path:
     repo = base / "repo"
     pool = repo / "pool" / "main"
     pool.mkdir(parents=True)
     for i in range(n):
-        build_package(base / "stage", pool, i)
+        build_package(base / "stage", pool, i, binaries)
     index = repo / "dists" / "bench" / "main" / "binary-amd64"
     index.mkdir(parents=True)
     packages = subprocess.run(["dpkg-scanpackages", "--multiversion", "pool"], cwd=repo,
@@ -137,6 +138,8 @@ def best(runs: list[float]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packages", type=int, default=500)
+    ap.add_argument("--binaries", type=int, default=4,
+                    help="48 KiB binaries per package (package size)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
     ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the repo here")
     args = ap.parse_args()
@@ -145,7 +148,7 @@ def main() -> None:
         repo = base / "repo"
         if not repo.exists():
             t = time.perf_counter()
-            build_repo(base, args.packages)
+            build_repo(base, args.packages, args.binaries)
             print(f"built {args.packages} packages in {time.perf_counter() - t:.1f} s")
         n = len(list((repo / "pool").rglob("*.deb")))
         size = sum(p.stat().st_size for p in repo.rglob("*.deb")) / n / 1024
