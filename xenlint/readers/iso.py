@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.archive import MemberStream, keep_member
 
@@ -32,7 +33,17 @@ def _sniff(head: bytes, source: Source) -> bool:
 @reader("iso", sniff=_sniff, priority=60)
 def read_iso(source: Source, ctx: ReadContext) -> Artifact:
     art = Artifact(source.display, Kind.ISO)
-    pvd = _at(source, PVD, 128)
+    pvd = _at(source, PVD, 130)
+    if pvd[0:1] == b"\1" and len(pvd) == 130:
+        # volume space size (blocks) x logical block size: what mastering wrote; a shorter
+        # file lost its tail, and libarchive would only notice if we read that far
+        block = int.from_bytes(pvd[128:130], "little")
+        if block not in (512, 1024, 2048):
+            raise ArtifactError(f"has a corrupt volume descriptor (logical block size {block})")
+        declared = int.from_bytes(pvd[80:84], "little") * block
+        if declared > source.size:
+            raise ArtifactError(f"is truncated: its volume descriptor says {declared} bytes, "
+                                f"the file has {source.size}")
     boot = _at(source, BOOT_RECORD, 71)
     art.iso = {
         "volume_id": pvd[40:72].decode("ascii", "replace").strip() if pvd[0:1] == b"\1" else None,
