@@ -105,7 +105,7 @@ def lint_paths(paths: Sequence[str | Path], options: LintOptions) -> Report:
     known = all_rules(options, config)  # fail on a broken rule before reading anything
     rules = select_rules(options, config, known)
     artifacts = [a for p in paths for a in read_path(p, options.limits)]
-    return _lint(artifacts, options, config, (known, rules), [str(p) for p in paths])
+    return lint_selected(artifacts, options, config, (known, rules), [str(p) for p in paths])
 
 
 def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
@@ -114,12 +114,15 @@ def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
     name the package-set subject and locate `xenlint-overrides`); default: the artifacts'."""
     config = config_for(options)
     known = all_rules(options, config)
-    return _lint(list(artifacts), options, config, (known, select_rules(options, config, known)),
-                 [a.path for a in artifacts] if inputs is None else list(inputs))
+    book = (known, select_rules(options, config, known))
+    return lint_selected(list(artifacts), options, config, book,
+                         [a.path for a in artifacts] if inputs is None else list(inputs))
 
 
-def _lint(artifacts: list[Artifact], options: LintOptions, config: Config,
-          book: tuple[list[Rule], list[Rule]], inputs: Sequence[str]) -> Report:
+def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Config,
+                  book: tuple[list[Rule], list[Rule]], inputs: Sequence[str]) -> Report:
+    """Check artifacts with rules already loaded (`book` = known, selected): what audits call
+    once per package set, so the rulebook is loaded once per run."""
     known, rules = book
     profiles = profiles_for(options, config)
     found_overrides = _overrides(options, config, inputs)

@@ -17,7 +17,7 @@ from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.audit.index import lines
 from xenlint.audit.model import METADATA_ONLY, inside
 from xenlint.limits import ArtifactError, Limits
-from xenlint.readers.deb import RELATION_FIELDS, relations
+from xenlint.readers.deb import package_from_fields
 
 # first found wins, per index directory
 INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages")
@@ -78,20 +78,8 @@ def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
 
 
 def package_of(para: Packages) -> Package:
-    """The Package the deb reader would make of the control file (package_from_control),
-    taken from the index paragraph without parsing it a second time."""
-    name, version = para.get("Package"), para.get("Version")
-    if not name or not version:
-        raise ArtifactError("has an index entry without Package or Version")
-    pkg = Package(name=name, version=version, architecture=para.get("Architecture", ""),
-                  flavor="deb",
-                  fields={k: str(v) for k, v in para.items() if k not in INDEX_FIELDS})
-    if ":" in version:
-        pkg.epoch = version.split(":", 1)[0]
-    for field_name, attr in RELATION_FIELDS.items():
-        if field_name in para:
-            setattr(pkg, attr, relations(para[field_name]))
-    return pkg
+    """The Package the deb reader would make of the control file, from the index paragraph."""
+    return package_from_fields(para, "an index entry", INDEX_FIELDS)
 
 
 def paragraph_artifact(root: Path, para: Packages, files: Iterable[str]) -> Artifact:

@@ -55,10 +55,10 @@ def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
                label: str) -> Report:
     """`lint_artifacts`, but given the group's own input label, as `check DIR` passes the
     directory: the package-set subject is named after it and `xenlint-overrides` is
-    looked for beside it. (lint_artifacts takes no `inputs` yet: see the audit docs.)"""
+    looked for beside it. The rulebook is loaded once per audit, not per group."""
     from xenlint import lint
 
-    return lint._lint(artifacts, options, rules.config, (rules.known, rules.selected),
+    return lint.lint_selected(artifacts, options, rules.config, (rules.known, rules.selected),
                       [label])
 
 

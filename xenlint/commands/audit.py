@@ -19,7 +19,7 @@ from xenlint.audit.summary import print_summary
 from xenlint.cli import main
 
 # the same output path as `check` (remedies included); check's helper is private for now
-from xenlint.commands.check import _emit as emit
+from xenlint.commands.check import emit
 from xenlint.commands.options import check_options, options_from
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status
 from xenlint.reporters import formats

@@ -19,7 +19,7 @@ from xenlint.reporters.json import report_dict
 from xenlint.reporters.strings import safe_tree
 
 
-def _emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
+def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
     if remedies and fmt == "json":
         # additive: the usual JSON report plus a `remedies` key
         data = report_dict(report)
@@ -59,11 +59,11 @@ def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: b
     if output is not None:
         try:
             with output.open("w", encoding="utf-8") as out:
-                _emit(report, fmt, out, bool(color), remedies)
+                emit(report, fmt, out, bool(color), remedies)
         except OSError as exc:
             click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
             sys.exit(EXIT_ERROR)
     else:
         use_color = sys.stdout.isatty() if color is None else color
-        _emit(report, fmt, sys.stdout, use_color, remedies)
+        emit(report, fmt, sys.stdout, use_color, remedies)
     sys.exit(exit_status(report, fail_on))

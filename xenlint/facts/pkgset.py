@@ -159,20 +159,19 @@ def files_of(arts: Iterable[Artifact]) -> Iterator[tuple[Artifact, str]]:
                 yield art, path
 
 
-def ships(arts: Iterable[Artifact], path: str) -> bool:
-    """Whether one of `arts` ships `path` (a file, or a symlink that stands for it)."""
-    return any(path in a.entries and a.entries[path].type is not EntryType.DIRECTORY
-               for a in arts)
-
-
 def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
     """Whether `path` leads to a file once the packages `arts` are installed together.
 
     Symlinks are followed, at the path itself and at any directory on the way (Fedora's
     /usr/lib/xen/bin/qemu-system-i386 -> /usr/bin/qemu-system-i386). True: a file is
     reached. False: nothing is there. None: a symlink leads out of the given packages (its
-    target may come from a package that was not given), so the answer is unknown.
+    target may come from a package that was not given), so the answer is unknown; likewise
+    when some package is known only from a repository index without file lists (an audit of
+    a Debian repository without Contents, or an RPM repository without filelists).
     """
+    arts = list(arts)
+    unlisted = any(a.meta.get("metadata_only") and a.meta.get("index") in ("Packages", "primary")
+                   for a in arts)
     entries: dict[str, Entry] = {}
     for art in arts:
         for p, e in art.entries.items():
@@ -187,7 +186,7 @@ def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
                 if i < len(parts):
                     continue  # a directory the packages do not list (RPMs often omit them)
                 # nothing here; a symlink met on the way may point outside the set
-                return None if current != path else False
+                return None if current != path or unlisted else False
             if entry.type is EntryType.SYMLINK and entry.link_target:
                 rest = "/".join(parts[i:])
                 target = resolve_link(prefix, entry.link_target)

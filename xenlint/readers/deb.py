@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO
@@ -79,20 +79,26 @@ def shebang(script: str) -> str | None:
     return words[0] if words else None
 
 
-def package_from_control(text: str) -> Package:
-    fields = Deb822(text)
+def package_from_fields(fields: Mapping[str, str], where: str = "a control file",
+                        skip: Collection[str] = ()) -> Package:
+    """A Package from deb822 fields: a control file, or a repository index paragraph
+    (whose index-only fields, `skip`, are left out)."""
     name = fields.get("Package")
     version = fields.get("Version")
     if not name or not version:
-        raise ArtifactError("has a control file without Package or Version")
+        raise ArtifactError(f"has {where} without Package or Version")
     pkg = Package(name=name, version=version, architecture=fields.get("Architecture", ""),
-                  flavor="deb", fields={k: str(v) for k, v in fields.items()})
+                  flavor="deb", fields={k: str(v) for k, v in fields.items() if k not in skip})
     if ":" in version:
         pkg.epoch = version.split(":", 1)[0]
     for field_name, attr in RELATION_FIELDS.items():
         if field_name in fields:
             setattr(pkg, attr, relations(fields[field_name]))
     return pkg
+
+
+def package_from_control(text: str) -> Package:
+    return package_from_fields(Deb822(text))
 
 
 @contextmanager
