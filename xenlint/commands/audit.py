@@ -20,9 +20,8 @@ from xenlint.cli import main
 
 # the same output path as `check` (remedies included); check's helper is private for now
 from xenlint.commands.check import emit
-from xenlint.commands.options import check_options, options_from
+from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status
-from xenlint.reporters import formats
 
 
 @contextmanager
@@ -44,14 +43,7 @@ def _progress(console: Console, enabled: bool) -> Iterator[Any]:
 
 @main.command("audit")
 @click.argument("target", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(formats()), default="text",
-              show_default=True, help="Output format (html: one self-contained page).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE instead of standard output.")
-@click.option("--remedies", is_flag=True, default=False,
-              help="After the report, print the fixes merged per kernel, image and package, "
-                   "as `check --remedies` does.")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@output_options
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores).")
 @click.option("--executor", default="local", show_default=True,

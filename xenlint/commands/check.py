@@ -10,11 +10,11 @@ from typing import Any, TextIO
 import click
 
 from xenlint.cli import main
-from xenlint.commands.options import check_options, options_from
+from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.finding import Report
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
 from xenlint.remedies import remedies_json, render_remedies
-from xenlint.reporters import formats, render
+from xenlint.reporters import render
 from xenlint.reporters.json import report_dict
 from xenlint.reporters.strings import safe_tree
 
@@ -37,14 +37,7 @@ def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> 
 
 @main.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(formats()), default="text",
-              show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE instead of standard output.")
-@click.option("--remedies", is_flag=True, default=False,
-              help="After the report, print the fixes merged per kernel, image and package, "
-                   "ready to paste (with --format json: a `remedies` key).")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@output_options
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
               color: bool | None, **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from xenlint.cli import limit_options, limits_from
 from xenlint.config import PROFILES
 from xenlint.finding import Severity
 from xenlint.lint import LintOptions
+from xenlint.reporters import formats
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -47,6 +48,20 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, --output, --remedies and --color: how `check` and `audit` print a report."""
+    fn = click.option("--color/--no-color", default=None,
+                      help="Colour text output (default: on a TTY).")(fn)
+    fn = click.option("--remedies", is_flag=True, default=False,
+                      help="After the report, print the fixes merged per kernel, image and "
+                           "package, ready to paste (with --format json: a `remedies` key).")(fn)
+    fn = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                      default=None, help="Write the report to FILE instead of standard output.")(fn)
+    return click.option("--format", "fmt", type=click.Choice(formats()), default="text",
+                        show_default=True,
+                        help="Output format (html: one self-contained page).")(fn)
 
 
 def options_from(kwargs: dict[str, Any]) -> LintOptions:
