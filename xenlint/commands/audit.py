@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from xenlint.audit.cache import default_root
-from xenlint.audit.run import AuditSettings, audit
-from xenlint.audit.summary import print_summary
-from xenlint.cli import main
-
-# the same output path as `check` (remedies included); check's helper is private for now
-from xenlint.commands.check import emit
+from xenlint.cli import EXIT_ERROR, limits_from, main
+from xenlint.commands._output import emit
 from xenlint.commands.options import check_options, options_from, output_options
-from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from xenlint.finding import Report
 
 
 @contextmanager
@@ -30,6 +29,8 @@ def _progress(console: Console, enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   transient=True) as bar:
@@ -61,19 +62,15 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
               timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
     pool/), an RPM repository (repodata/), or an image. Findings are those `check` gives."""
-    options = options_from(kwargs)
     cache_root = None if no_cache else (cache_dir or default_root())
-    settings = AuditSettings(jobs=jobs, cache_root=cache_root, timeout=timeout,
-                             executor=executor)
-    err = Console(stderr=True)
-    try:
-        with _progress(err, err.is_terminal and not os.environ.get("CI")) as progress:
-            result = audit(target, options, settings, progress)
-        fail_on = effective_fail_on(options)
-    except (LintError, ValueError) as exc:
-        click.echo(f"xenlint: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-    report = result.report
+    memo = _memo(cache_root, target, kwargs)
+    hit = memo.get() if memo is not None else None
+    if hit is not None:
+        report, stats, status = hit
+    else:
+        report, stats, status = _run(target, kwargs, jobs, executor, cache_root, timeout)
+        if memo is not None:
+            memo.put(report, stats, status)
     if output is not None:
         try:
             with output.open("w", encoding="utf-8") as out:
@@ -84,6 +81,45 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
     else:
         emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color,
              remedies)
-    if err.is_terminal if summary is None else summary:
-        print_summary(report, result.stats, err)
-    sys.exit(exit_status(report, fail_on))
+    if sys.stderr.isatty() if summary is None else summary:
+        from rich.console import Console
+
+        from xenlint.audit.run import AuditStats
+        from xenlint.audit.summary import print_summary
+
+        print_summary(report, AuditStats(**stats), Console(stderr=True))
+    sys.exit(status)
+
+
+def _memo(cache_root: Path | None, target: str, kwargs: dict[str, Any]) -> Any:
+    """The replay of this exact run, when the cache is on (see xenlint/audit/runmemo.py)."""
+    if cache_root is None:
+        return None
+    from xenlint.audit.runmemo import RunMemo, memo_key
+
+    key = memo_key(target, kwargs, limits_from(dict(kwargs)))
+    return RunMemo(cache_root, key) if key is not None else None
+
+
+def _run(target: str, kwargs: dict[str, Any], jobs: int | None, executor: str,
+         cache_root: Path | None, timeout: float) -> tuple[Report, Any, int]:
+    """The audit itself: the engine is imported only here, when no replay applies."""
+    from rich.console import Console
+
+    from xenlint.audit.run import AuditSettings, audit
+    from xenlint.lint import LintError, effective_fail_on, exit_status
+
+    options = options_from(dict(kwargs))
+    settings = AuditSettings(jobs=jobs, cache_root=cache_root, timeout=timeout,
+                             executor=executor)
+    err = Console(stderr=True)
+    try:
+        with _progress(err, err.is_terminal and not os.environ.get("CI")) as progress:
+            result = audit(target, options, settings, progress)
+        fail_on = effective_fail_on(options)
+    except (LintError, ValueError) as exc:
+        click.echo(f"xenlint: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    # stats travel as a plain dict, so replaying them imports nothing heavy
+    stats = {f.name: getattr(result.stats, f.name) for f in dataclasses.fields(result.stats)}
+    return result.report, stats, exit_status(result.report, fail_on)

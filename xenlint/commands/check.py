@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
 from xenlint.cli import main
+from xenlint.commands._output import emit
 from xenlint.commands.options import check_options, options_from, output_options
-from xenlint.finding import Report
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
-from xenlint.remedies import remedies_json, render_remedies
-from xenlint.reporters import render
-from xenlint.reporters.json import report_dict
-from xenlint.reporters.strings import safe_tree
-
-
-def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
-    if remedies and fmt == "json":
-        # additive: the usual JSON report plus a `remedies` key
-        data = report_dict(report)
-        data["remedies"] = remedies_json(report)
-        json.dump(safe_tree(data), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        return
-    render(fmt, report, out, color=color)
-    if remedies:
-        # remedies follow a text report; beside another machine format they go to stderr
-        dest = out if fmt == "text" else sys.stderr
-        dest.write("\n")
-        render_remedies(report, dest)
 
 
 @main.command("check")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xenlint.cli import limit_options, limits_from
 from xenlint.config import PROFILES
 from xenlint.finding import Severity
-from xenlint.lint import LintOptions
 from xenlint.reporters import formats
+
+if TYPE_CHECKING:
+    from xenlint.lint import LintOptions
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -66,6 +68,8 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def options_from(kwargs: dict[str, Any]) -> LintOptions:
     """Pop the check_options values out of `kwargs` and build LintOptions."""
+    from xenlint.lint import LintOptions  # the engine's imports are paid only when used
+
     limits = limits_from(kwargs)
     profiles = _split(kwargs.pop("profiles", ()))
     bad = [p for p in profiles if p not in PROFILES]

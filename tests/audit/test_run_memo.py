@@ -1,0 +1,58 @@
+"""A re-audit of an unchanged target is replayed from the run memo without the engine;
+any change to a file, the options or the working directory misses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+SAMPLES = REPO / "fixtures" / "samples"
+# run in a fresh interpreter: the engine modules must not be imported on a replay
+PROBE = (
+    "import sys, runpy; sys.argv = ['xenlint'] + sys.argv[1:]\n"
+    "try:\n    runpy.run_module('xenlint', run_name='__main__')\n"
+    "except SystemExit as e:\n    code = e.code\n"
+    "sys.stderr.write('ENGINE=%d\\n' % ('xenlint.engine' in sys.modules))\n"
+    "sys.exit(code)\n"
+)
+
+
+def audit(target: Path, cache: Path, *extra: str, cwd: Path = REPO) -> tuple[int, str, bool]:
+    res = subprocess.run([sys.executable, "-c", PROBE, "audit", str(target), "--format",
+                          "json", "--cache-dir", str(cache), "--no-summary", *extra],
+                         capture_output=True, text=True, cwd=cwd,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    return res.returncode, res.stdout, "ENGINE=1" in res.stderr
+
+
+def test_unchanged_target_is_replayed(tmp_path: Path) -> None:
+    target = tmp_path / "set"
+    shutil.copytree(SAMPLES, target)
+    cache = tmp_path / "cache"
+    first = audit(target, cache)
+    assert first[2], "the first audit must run the engine"
+    again = audit(target, cache)
+    assert again[:2] == first[:2]
+    assert not again[2], "a replay must not import the engine"
+    assert json.loads(again[1])["findings"]
+
+
+def test_changes_miss_the_memo(tmp_path: Path) -> None:
+    target = tmp_path / "set"
+    shutil.copytree(SAMPLES, target)
+    cache = tmp_path / "cache"
+    audit(target, cache)
+    assert audit(target, cache, "--profile", "domu")[2]  # other options
+    meta = next(target.glob("xen-system-sample_*.deb"))
+    meta.unlink()  # the meta-package and its finding go away
+    code, out, engine = audit(target, cache)
+    assert engine
+    assert not any(f["rule"] == "meta-package-missing-docs"
+                   for f in json.loads(out)["findings"])
+    assert audit(target, cache, "--no-cache")[2]

@@ -1,0 +1,82 @@
+"""Replay a whole audit whose inputs have not changed: the cheapest possible re-run.
+
+The key covers everything the report depends on: the stat of every file under the target
+(and of the configuration and overrides files that apply), the command's options, the
+working directory (SARIF paths are relative to it), xenlint's version and the rule-set hash.
+This module imports only light modules, so a hit costs no engine start-up. A report that
+holds read errors is never stored: a timeout or a vanished file may not recur.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from xenlint.audit.cache import _atomic_write, salt_for
+from xenlint.config import ConfigError, load_config
+from xenlint.finding import Report
+from xenlint.limits import Limits
+from xenlint.overrides import FILE_NAME
+
+FORMAT = 1
+
+
+def _stat(h: Any, path: Path) -> None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        h.update(f"{path}\0missing\n".encode())
+        return
+    h.update(f"{path}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+
+
+def _stat_tree(h: Any, root: Path) -> None:
+    _stat(h, root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            _stat(h, Path(dirpath) / name)
+
+
+def memo_key(target: str, options: dict[str, Any], limits: Limits) -> str | None:
+    """The key of this run, or None when the configuration cannot be read (the full path
+    then reports the problem)."""
+    try:
+        config = load_config(options.get("config_path"))
+    except ConfigError:
+        return None
+    rule_dirs = (*(Path(p) for p in options.get("rule_dirs") or ()), *config.rule_dirs)
+    h = hashlib.sha256()
+    h.update(f"{FORMAT}\0{salt_for(limits, tuple(rule_dirs))}\0{os.getcwd()}\0".encode())
+    h.update(f"{os.path.abspath(target)}\0{sorted(options.items())!r}\n".encode())
+    root = Path(target)
+    for extra in (config.path, options.get("overrides_file"), root.parent / FILE_NAME):
+        if extra is not None:
+            _stat(h, Path(extra))
+    _stat_tree(h, root)
+    return h.hexdigest()
+
+
+class RunMemo:
+    def __init__(self, cache_root: Path, key: str) -> None:
+        self.path = cache_root / "runs" / key[:2] / f"{key}.pickle"
+
+    def get(self) -> tuple[Report, Any, int] | None:
+        """(report, stats, exit status) of the same run before, if it was stored."""
+        try:
+            with self.path.open("rb") as f:
+                value = pickle.load(f)  # noqa: S301 - our own cache directory
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return value if isinstance(value, tuple) and len(value) == 3 else None
+
+    def put(self, report: Report, stats: Any, status: int) -> None:
+        if report.errors:
+            return
+        try:
+            _atomic_write(self.path, pickle.dumps((report, stats, status)))
+        except OSError:
+            pass  # a cache that cannot be written only costs time

@@ -1,0 +1,30 @@
+"""How `check` and `audit` write a report (and its remedies); light to import, so a replayed
+audit pays for no engine start-up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from xenlint.finding import Report
+from xenlint.remedies import remedies_json, render_remedies
+from xenlint.reporters import render
+from xenlint.reporters.json import report_dict
+from xenlint.reporters.strings import safe_tree
+
+
+def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
+    if remedies and fmt == "json":
+        # additive: the usual JSON report plus a `remedies` key
+        data = report_dict(report)
+        data["remedies"] = remedies_json(report)
+        json.dump(safe_tree(data), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    render(fmt, report, out, color=color)
+    if remedies:
+        # remedies follow a text report; beside another machine format they go to stderr
+        dest = out if fmt == "text" else sys.stderr
+        dest.write("\n")
+        render_remedies(report, dest)
