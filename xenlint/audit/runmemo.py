@@ -9,6 +9,7 @@ holds read errors is never stored: a timeout or a vanished file may not recur.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -68,7 +69,7 @@ class RunMemo:
         """(report, stats, exit status) of the same run before, if it was stored."""
         try:
             with self.path.open("rb") as f:
-                value = pickle.load(f)  # noqa: S301 - our own cache directory
+                value = pickle.load(f)  # our own cache directory, written by put()
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
         return value if isinstance(value, tuple) and len(value) == 3 else None
@@ -76,7 +77,5 @@ class RunMemo:
     def put(self, report: Report, stats: Any, status: int) -> None:
         if report.errors:
             return
-        try:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             _atomic_write(self.path, pickle.dumps((report, stats, status)))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
