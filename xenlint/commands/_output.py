@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
+import click
+
+from xenlint.cli import EXIT_ERROR
 from xenlint.finding import Report
 from xenlint.remedies import remedies_json, render_remedies
 from xenlint.reporters import render
@@ -28,3 +32,17 @@ def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> 
         dest = out if fmt == "text" else sys.stderr
         dest.write("\n")
         render_remedies(report, dest)
+
+
+def write_report(report: Report, fmt: str, output: Path | None, color: bool | None,
+                 remedies: bool) -> None:
+    """To FILE (never coloured) or standard output (coloured on a TTY unless told)."""
+    if output is None:
+        emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color, remedies)
+        return
+    try:
+        with output.open("w", encoding="utf-8") as out:
+            emit(report, fmt, out, bool(color), remedies)
+    except OSError as exc:
+        click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)

@@ -14,7 +14,7 @@ import click
 
 from xenlint.audit.cache import default_root
 from xenlint.cli import EXIT_ERROR, limits_from, main
-from xenlint.commands._output import emit
+from xenlint.commands._output import write_report
 from xenlint.commands.options import check_options, options_from, output_options
 
 if TYPE_CHECKING:
@@ -71,16 +71,7 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
         report, stats, status = _run(target, kwargs, jobs, executor, cache_root, timeout)
         if memo is not None:
             memo.put(report, stats, status)
-    if output is not None:
-        try:
-            with output.open("w", encoding="utf-8") as out:
-                emit(report, fmt, out, bool(color), remedies)
-        except OSError as exc:
-            click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
-            sys.exit(EXIT_ERROR)
-    else:
-        emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color,
-             remedies)
+    write_report(report, fmt, output, color, remedies)
     if sys.stderr.isatty() if summary is None else summary:
         from rich.console import Console
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from xenlint.cli import main
-from xenlint.commands._output import emit
+from xenlint.commands._output import write_report
 from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
 
@@ -28,14 +28,5 @@ def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: b
     except LintError as exc:
         click.echo(f"xenlint: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    if output is not None:
-        try:
-            with output.open("w", encoding="utf-8") as out:
-                emit(report, fmt, out, bool(color), remedies)
-        except OSError as exc:
-            click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
-            sys.exit(EXIT_ERROR)
-    else:
-        use_color = sys.stdout.isatty() if color is None else color
-        emit(report, fmt, sys.stdout, use_color, remedies)
+    write_report(report, fmt, output, color, remedies)
     sys.exit(exit_status(report, fail_on))
