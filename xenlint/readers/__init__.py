@@ -46,6 +46,15 @@ class Source:
         assert self.path is not None
         return self.path.open("rb")
 
+    def read_held(self, cap: int) -> bytes:
+        """The whole input, refused when it is larger than `cap` bytes (max_held_bytes)."""
+        if self.size > cap:
+            raise LimitExceeded(f"is larger than {cap} bytes held in memory (max_held_bytes)")
+        if self.data is not None:
+            return self.data
+        with self.open() as f:
+            return f.read(cap + 1)
+
     def head(self, n: int = HEAD_BYTES) -> bytes:
         if self.data is not None:
             return self.data[:n]

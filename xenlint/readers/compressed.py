@@ -49,6 +49,16 @@ def peek(source: Source, ctx: ReadContext, n: int = PEEK_BYTES) -> bytes:
     return bytes(out[:n])
 
 
+def decompress_held(source: Source, ctx: ReadContext, label: str) -> bytes:
+    """The whole decompressed content, for formats read in one piece (configs, modules),
+    capped at max_held_bytes."""
+    out = bytearray()
+    with source.open() as f:
+        for block in decompress(f, ctx, label, limit=ctx.limits.max_held_bytes):
+            out += block
+    return bytes(out)
+
+
 def _inner(source: Source, ctx: ReadContext) -> Inner | None:
     head = peek(source, ctx)
     return next((i for i in _INNER if i[1](head)), None)

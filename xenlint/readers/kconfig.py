@@ -7,7 +7,7 @@ import re
 from xenlint.artifact import Artifact, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.compressed import inner_format
+from xenlint.readers.compressed import decompress_held, inner_format
 
 _SET_RE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET_RE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set\s*$")
@@ -76,21 +76,11 @@ def _read_text(data: bytes, ctx: ReadContext) -> str:
 
 @reader("kconfig", sniff=lambda head, source: is_kconfig(head), priority=80, nested=NESTED)
 def read_kconfig(source: Source, ctx: ReadContext) -> Artifact:
-    if source.size > ctx.limits.max_held_bytes:
-        raise ArtifactError(f"is larger than {ctx.limits.max_held_bytes} bytes (max_held_bytes)")
-    with source.open() as f:
-        data = f.read(ctx.limits.max_held_bytes + 1)
-    return config_artifact(source, _read_text(data, ctx))
+    return config_artifact(source, _read_text(source.read_held(ctx.limits.max_held_bytes), ctx))
 
 
 @inner_format(is_kconfig, "kconfig")
 def _read_compressed(source: Source, ctx: ReadContext, compression: str) -> Artifact:
-    from xenlint.readers.lzop import decompress
-
-    out = bytearray()
-    with source.open() as f:
-        for block in decompress(f, ctx, "config", limit=ctx.limits.max_held_bytes):
-            out += block
-    art = config_artifact(source, _read_text(bytes(out), ctx))
+    art = config_artifact(source, _read_text(decompress_held(source, ctx, "config"), ctx))
     art.meta["compression"] = compression
     return art

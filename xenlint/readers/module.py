@@ -8,12 +8,11 @@ from typing import Any
 from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
 
 from xenlint.artifact import Artifact, Kind
-from xenlint.limits import ArtifactError, LimitExceeded
+from xenlint.limits import ArtifactError
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.compressed import inner_format
+from xenlint.readers.compressed import decompress_held, inner_format
 from xenlint.readers.elfnotes import ELF_MAGIC
-from xenlint.readers.lzop import decompress
 
 SIGNATURE_MARK = b"~Module signature appended~\n"
 MAX_MODINFO = 1 << 20
@@ -77,18 +76,9 @@ def _artifact(source: Source, data: bytes, compression: str) -> Artifact:
 
 @reader("kernel-module", sniff=lambda head, source: is_elf_relocatable(head), priority=25)
 def read_module(source: Source, ctx: ReadContext) -> Artifact:
-    cap = ctx.limits.max_held_bytes
-    if source.size > cap:
-        raise LimitExceeded(f"is larger than {cap} bytes held in memory (max_held_bytes)")
-    with source.open() as f:
-        data = f.read(cap + 1)
-    return _artifact(source, data, "none")
+    return _artifact(source, source.read_held(ctx.limits.max_held_bytes), "none")
 
 
 @inner_format(is_elf_relocatable, "kernel-module")
 def _read_compressed(source: Source, ctx: ReadContext, compression: str) -> Artifact:
-    out = bytearray()
-    with source.open() as f:
-        for block in decompress(f, ctx, "module", limit=ctx.limits.max_held_bytes):
-            out += block
-    return _artifact(source, bytes(out), compression)
+    return _artifact(source, decompress_held(source, ctx, "module"), compression)
