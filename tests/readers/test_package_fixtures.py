@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.artifact import Artifact, Entry, EntryType, Kind
 from xenlint.readers import read_path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -32,6 +32,16 @@ PAYLOAD_FILES = [
 CFG = b"# fixture configuration\nmemory = 512\n"
 HELPER = b"#!/bin/sh\nexit 0\n"
 
+
+
+def assert_links(e: dict[str, Entry]) -> None:
+    """The fixture's symlink and hard link, as every package format must show them."""
+    link = e["/usr/sbin/xl-demo"]
+    assert (link.type, link.link_target, link.size) == \
+        (EntryType.SYMLINK, "../bin/xl-demo", len("../bin/xl-demo"))
+    hard = e["/usr/lib/xenlint-fixture/helper-again"]
+    assert (hard.type, hard.link_target, hard.size) == \
+        (EntryType.HARDLINK, "/usr/lib/xenlint-fixture/helper", len(HELPER))
 
 def one(path: Path) -> Artifact:
     [art] = read_path(path)
@@ -117,12 +127,7 @@ def test_deb_entries(variant: str) -> None:
     assert e["/usr/bin/xl-demo"].mode == 0o755 and e["/usr/bin/xl-demo"].executable
     assert e["/etc/xen/fixture.cfg"].mode == 0o644 and not e["/etc/xen/fixture.cfg"].executable
     assert e["/etc/xen/fixture.cfg"].size == len(CFG)
-    link = e["/usr/sbin/xl-demo"]
-    assert (link.type, link.link_target, link.size) == \
-        (EntryType.SYMLINK, "../bin/xl-demo", len("../bin/xl-demo"))
-    hard = e["/usr/lib/xenlint-fixture/helper-again"]
-    assert (hard.type, hard.link_target, hard.size) == \
-        (EntryType.HARDLINK, "/usr/lib/xenlint-fixture/helper", len(HELPER))
+    assert_links(e)
     assert art.unsafe_paths == []
     assert art.children == []
 
@@ -179,12 +184,7 @@ def test_rpm_file_list(variant: str) -> None:
     e = art.entries
     assert e["/usr/bin/xl-demo"].mode == 0o755 and e["/usr/bin/xl-demo"].executable
     assert e["/etc/xen/fixture.cfg"].size == len(CFG)
-    link = e["/usr/sbin/xl-demo"]
-    assert (link.type, link.link_target, link.size) == \
-        (EntryType.SYMLINK, "../bin/xl-demo", len("../bin/xl-demo"))
-    hard = e["/usr/lib/xenlint-fixture/helper-again"]
-    assert (hard.type, hard.link_target, hard.size) == \
-        (EntryType.HARDLINK, "/usr/lib/xenlint-fixture/helper", len(HELPER))
+    assert_links(e)
     assert e["/usr/lib/xenlint-fixture/helper"].type is EntryType.FILE
     assert art.meta["payload_compression"] == variant
 
