@@ -89,8 +89,8 @@ class CountingExecutor:
     def __init__(self) -> None:
         self.calls = 0
 
-    def run(self, fn: Callable[[T], R], items: Sequence[T], *,
-            deadline: float = 0) -> Iterator[tuple[T, R | BaseException]]:
+    def run(self, fn: Callable[[T], R], items: Sequence[T], *, deadline: float = 0,
+            costs: Sequence[int] | None = None) -> Iterator[tuple[T, R | BaseException]]:
         for item in items:
             self.calls += 1
             yield item, fn(item)

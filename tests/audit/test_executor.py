@@ -7,7 +7,15 @@ import signal
 import time
 from pathlib import Path
 
-from xenlint.audit.executor import LocalExecutor, WorkerCrashed, WorkerTimeout, executor_for
+from xenlint.audit.executor import (
+    ALONE,
+    MAX_BATCH,
+    LocalExecutor,
+    WorkerCrashed,
+    WorkerTimeout,
+    batches,
+    executor_for,
+)
 from xenlint.audit.model import WorkItem
 from xenlint.audit.worker import WorkerConfig, analyse
 from xenlint.limits import Limits
@@ -33,6 +41,43 @@ def test_crash_and_hang_are_isolated() -> None:
     assert isinstance(results.pop("crash"), WorkerCrashed)
     assert isinstance(results.pop("hang"), WorkerTimeout)
     assert results == {"a": "A", "b": "B", "c": "C", "d": "D"}
+
+
+def _odd(item: str) -> str:
+    if item == "odd":
+        raise ValueError("odd input")
+    return _job(item)
+
+
+def test_a_crash_or_hang_inside_a_batch_costs_only_its_own_item() -> None:
+    # 40 items on one worker: batches of 5, so the crash and the hang share their batch
+    # with healthy items, which must still get their results
+    items = [f"i{n}" for n in range(40)]
+    items[7], items[23], items[31] = "crash", "hang", "odd"
+    assert len(batches([1] * 40, 1)[0]) == 5
+    ex = LocalExecutor(1)
+    start = time.monotonic()
+    try:
+        results = dict(ex.run(_odd, items, deadline=1))
+    finally:
+        ex.close()
+    assert time.monotonic() - start < 60
+    assert isinstance(results.pop("crash"), WorkerCrashed)
+    assert isinstance(results.pop("hang"), WorkerTimeout)
+    assert isinstance(results.pop("odd"), ValueError)
+    assert results == {i: i.upper() for i in items if i not in ("crash", "hang", "odd")}
+
+
+def test_batches_share_the_cost_evenly() -> None:
+    # 2 workers x 8 batches each: a share of 1600 // 16 = 100; a big item and a tree
+    # go alone
+    costs = [560, ALONE, *([50] * 20), *([1] * 40)]
+    got = batches(costs, 2)
+    assert got[0] == (0,) and got[1] == (1,)
+    assert all(len(b) == 2 for b in got[2:12])  # 50 + 50 reaches the share
+    assert [len(b) for b in got[12:]] == [MAX_BATCH, MAX_BATCH, 8]
+    assert sorted(i for b in got for i in b) == list(range(len(costs)))
+    assert batches([], 2) == []
 
 
 def test_jobs_default_to_all_cores() -> None:

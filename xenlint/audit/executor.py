@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-QUEUED_PER_WORKER = 4
+# Items travel in batches: one future, one pickle and one result message per batch instead
+# of per item, which is most of what the main process spends on an audit of small packages.
+# Each worker still gets several batches, so one slow batch does not leave a core idle.
+BATCHES_PER_WORKER = 8
+MAX_BATCH = 16
+# batches queued per worker hide the round trip between two batches
+QUEUED_PER_WORKER = 2
+# the cost of an item that must be a batch by itself, whatever the others cost
+ALONE = -1
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,10 +44,11 @@ class WorkerTimeout(Exception):
 class Executor(Protocol):
     jobs: int
 
-    def run(self, fn: Callable[[T], R], items: Sequence[T], *,
-            deadline: float = 0) -> Iterator[tuple[T, R | BaseException]]:
+    def run(self, fn: Callable[[T], R], items: Sequence[T], *, deadline: float = 0,
+            costs: Sequence[int] | None = None) -> Iterator[tuple[T, R | BaseException]]:
         """Run fn on every item; yield each item with its result or exception, as they end.
-        `deadline` (seconds, 0 = none) is the hard limit after which an item is abandoned."""
+        `deadline` (seconds, 0 = none) is the hard limit after which an item is abandoned.
+        `costs` (file sizes, say) may guide how items are grouped; an engine may ignore it."""
         ...
 
     def close(self) -> None: ...
@@ -48,6 +58,133 @@ def _init_worker() -> None:
     # Facts register the member contents they capture at import time: a spawned worker
     # must know them exactly as `check` does, or its views would differ.
     importlib.import_module("xenlint.facts")
+
+
+def _portable(exc: Exception) -> BaseException:
+    """The exception itself if it survives pickling, else its text: one item's odd
+    exception must not turn its whole batch into a failure."""
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _run_batch(fn: Callable[[T], R], batch: Sequence[T]) -> list[R | BaseException]:
+    out: list[R | BaseException] = []
+    for item in batch:
+        try:
+            out.append(fn(item))
+        except Exception as exc:
+            out.append(_portable(exc))
+    return out
+
+
+def batches(costs: Sequence[int], jobs: int) -> list[tuple[int, ...]]:
+    """Consecutive item indices grouped so that each worker gets about BATCHES_PER_WORKER
+    batches of similar cost; an item that costs a batch's share or more goes alone, and
+    so does an item that costs ALONE."""
+    share = max(1, sum(c for c in costs if c > 0) // (jobs * BATCHES_PER_WORKER))
+    out: list[tuple[int, ...]] = []
+    current: list[int] = []
+    spent = 0
+    for idx, cost in enumerate(costs):
+        if cost == ALONE:
+            out.append((idx,))
+            continue
+        current.append(idx)
+        spent += max(cost, 0)
+        if spent >= share or len(current) >= MAX_BATCH:
+            out.append(tuple(current))
+            current, spent = [], 0
+    if current:
+        out.append(tuple(current))
+    return out
+
+
+class _Flight(Generic[T, R]):
+    """The bookkeeping of one `run`: what waits, what is in the pool, what is suspected.
+
+    An item that was in the pool when a worker died or hung is a suspect: it is retried
+    alone, first in an empty pool, so that what happens next is its own doing. A suspect
+    that crashes a worker again is the culprit; one that outlives the deadline alone times
+    out. Every other item still gets its result."""
+
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T],
+                 batched: list[tuple[int, ...]], cap: int) -> None:
+        self.fn, self.items, self.cap = fn, items, cap
+        self.pending: deque[tuple[int, ...]] = deque(batched)
+        self.suspects: deque[int] = deque()
+        self.crash_suspects: set[int] = set()
+        # future -> [item indices, when a worker took the batch (None while queued),
+        #            whether it went first into an empty pool (its clock is then its own)]
+        self.inflight: dict[Future[list[R | BaseException]], list[Any]] = {}
+
+    def busy(self) -> bool:
+        return bool(self.pending or self.suspects or self.inflight)
+
+    def fill(self, pool: ProcessPoolExecutor) -> None:
+        while len(self.inflight) < self.cap:
+            if self.suspects:
+                if not self.inflight:
+                    self._submit(pool, (self.suspects.popleft(),), alone=True)
+                return
+            if not self.pending:
+                return
+            self._submit(pool, self.pending.popleft(), alone=False)
+
+    def _submit(self, pool: ProcessPoolExecutor, batch: tuple[int, ...], alone: bool) -> None:
+        fut = pool.submit(_run_batch, self.fn, [self.items[i] for i in batch])
+        self.inflight[fut] = [batch, None, alone]
+
+    def collect(self, done: set[Future[list[R | BaseException]]]
+                ) -> Iterator[tuple[T, R | BaseException] | None]:
+        """Results of finished batches; None once for a broken pool."""
+        for fut in done:
+            try:
+                results: list[R | BaseException] = fut.result()
+            except BrokenProcessPool:
+                yield None
+                continue
+            except Exception as exc:
+                results = [exc] * len(self.inflight[fut][0])
+            for idx, result in zip(self.inflight.pop(fut)[0], results, strict=True):
+                yield self.items[idx], result
+
+    def overdue(self, deadline: float) -> list[tuple[T, R | BaseException]] | None:
+        """None while no batch is past its deadline (a batch may use each item's in turn);
+        else the items that timed out, and the pool must go."""
+        now = time.monotonic()
+        for fut, slot in self.inflight.items():
+            if slot[1] is None and fut.running():
+                slot[1] = now
+        late = [f for f, (batch, t0, _a) in self.inflight.items()
+                if deadline and t0 is not None and now - t0 > deadline * len(batch)]
+        if not late:
+            return None
+        timeouts: list[tuple[T, R | BaseException]] = []
+        for fut in late:
+            batch, _t0, alone = self.inflight.pop(fut)
+            if alone:
+                timeouts.append((self.items[batch[0]],
+                                 WorkerTimeout(f"still running after {deadline:g} s")))
+            else:  # queued behind a stuck item, or sharing its batch: not proven guilty
+                self.suspects.extend(batch)
+        return timeouts
+
+    def requeue(self, crashed: bool) -> Iterator[tuple[T, R | BaseException]]:
+        """Everything in a pool about to be replaced goes back in line."""
+        for batch, _t0, _alone in self.inflight.values():
+            if not crashed:  # we killed the pool for a stuck item: no suspicion
+                self.pending.appendleft(batch)
+                continue
+            for idx in batch:
+                if idx in self.crash_suspects:
+                    yield self.items[idx], WorkerCrashed("the worker process died")
+                else:
+                    self.crash_suspects.add(idx)
+                    self.suspects.append(idx)
+        self.inflight.clear()
 
 
 class LocalExecutor:
@@ -73,70 +210,31 @@ class LocalExecutor:
                 proc.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, fn: Callable[[T], R], items: Sequence[T], *,
-            deadline: float = 0) -> Iterator[tuple[T, R | BaseException]]:
-        pending: deque[int] = deque(range(len(items)))
-        # items that were in the pool when a worker died: retried one at a time, so the
-        # culprit is found and the others still get their result
-        suspects: deque[int] = deque()
-        suspected: set[int] = set()
-        # future -> [item index, when a worker took it (None while queued)]
-        inflight: dict[Future[R], list[Any]] = {}
+    def run(self, fn: Callable[[T], R], items: Sequence[T], *, deadline: float = 0,
+            costs: Sequence[int] | None = None) -> Iterator[tuple[T, R | BaseException]]:
+        weights = list(costs) if costs is not None else [1] * len(items)
+        flight = _Flight(fn, items, batches(weights, self.jobs), self.jobs * QUEUED_PER_WORKER)
         pool = self._pool or self._fresh_pool()
         try:
-            while pending or suspects or inflight:
-                self._fill(pool, fn, items, pending, suspects, inflight)
-                done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+            while flight.busy():
+                flight.fill(pool)
+                done, _ = wait(list(flight.inflight), timeout=0.25,
+                               return_when=FIRST_COMPLETED)
                 broken = False
-                for fut in done:
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        broken = True  # handled with the others below
-                        continue
-                    except Exception as exc:
-                        yield items[inflight.pop(fut)[0]], exc
-                        continue
-                    yield items[inflight.pop(fut)[0]], result
-                now = time.monotonic()
-                for fut, slot in inflight.items():
-                    if slot[1] is None and fut.running():
-                        slot[1] = now
-                overdue = [f for f, (_i, t0) in inflight.items()
-                           if deadline and t0 is not None and now - t0 > deadline]
-                for fut in overdue:
-                    idx = inflight.pop(fut)[0]
-                    yield items[idx], WorkerTimeout(f"still running after {deadline:g} s")
-                if broken or overdue:
-                    for idx, _t0 in inflight.values():
-                        if not broken:  # we killed the pool for a stuck item: no suspicion
-                            pending.appendleft(idx)
-                        elif idx in suspected:
-                            yield items[idx], WorkerCrashed("the worker process died")
-                        else:
-                            suspected.add(idx)
-                            suspects.append(idx)
-                    inflight.clear()
+                for out in flight.collect(done):
+                    if out is None:
+                        broken = True  # handled with the rest of the pool below
+                    else:
+                        yield out
+                late = flight.overdue(deadline)
+                if late is not None:
+                    yield from late
+                if broken or late is not None:
+                    yield from flight.requeue(crashed=broken)
                     pool = self._fresh_pool()
         finally:
-            if inflight:
+            if flight.inflight:
                 self._kill()
-
-    def _fill(self, pool: ProcessPoolExecutor, fn: Callable[[T], R], items: Sequence[T],
-              pending: deque[int], suspects: deque[int],
-              inflight: dict[Future[R], list[Any]]) -> None:
-        # a few items queued per worker hide the round trip between two items
-        while len(inflight) < self.jobs * QUEUED_PER_WORKER:
-            if suspects:
-                if inflight:
-                    return
-                idx = suspects.popleft()
-                inflight[pool.submit(fn, items[idx])] = [idx, None]
-                return
-            if not pending:
-                return
-            idx = pending.popleft()
-            inflight[pool.submit(fn, items[idx])] = [idx, None]
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -4,6 +4,8 @@ cache), then lint each package set with the same engine `check` uses."""
 from __future__ import annotations
 
 import functools
+import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import verdicts
 from xenlint.audit.cache import Cache, StatIndex, salt_for
-from xenlint.audit.executor import Executor, WorkerCrashed, WorkerTimeout, executor_for
+from xenlint.audit.executor import ALONE, Executor, WorkerCrashed, WorkerTimeout, executor_for
 from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import discover
@@ -65,6 +67,16 @@ def _failed(item: WorkItem, exc: BaseException) -> Artifact:
     return Artifact(item.display, Kind.FILE, error=msg)
 
 
+def _cost(item: WorkItem) -> int:
+    """What reading the item costs, roughly: its size; a root tree is read in a batch of
+    its own (executor.ALONE), before the packages."""
+    try:
+        st = os.stat(item.path)
+    except OSError:
+        return 0
+    return ALONE if stat.S_ISDIR(st.st_mode) else st.st_size
+
+
 def cache_for(options: LintOptions, settings: AuditSettings, rules: Rules) -> Cache | None:
     if settings.cache_root is None:
         return None
@@ -103,9 +115,12 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
     ex = executor or executor_for(settings.executor, settings.jobs)
     deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
         if settings.timeout else 0
+    # largest first, so that the pool does not end on one big kernel package
+    costs = {item: _cost(item) for item in todo}
+    todo.sort(key=lambda i: (costs[i] != ALONE, -costs[i]))
     try:
         for item, result in ex.run(functools.partial(analyse, config=config), todo,
-                                   deadline=deadline):
+                                   deadline=deadline, costs=[costs[i] for i in todo]):
             if isinstance(result, Outcome):
                 views[item] = result.artifact
                 stats.cached += result.cached
