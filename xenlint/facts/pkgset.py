@@ -200,16 +200,17 @@ def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
 BIN_DIRS = ("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
 
 
+_XEN_BIN_DIR = re.compile(r"/xen[^/]*/bin/")
+_EXECUTABLE = (EntryType.FILE, EntryType.HARDLINK)
+
+
 def real_binaries(art: Artifact, name: str) -> list[str]:
     """Regular files named `name` in a bin directory or a Xen private bin directory."""
-    out = []
-    for path, entry in art.entries.items():
-        if entry.type not in (EntryType.FILE, EntryType.HARDLINK):
-            continue
-        base = path.rsplit("/", 1)[-1]
-        if base == name and (path.startswith(BIN_DIRS) or re.search(r"/xen[^/]*/bin/", path)):
-            out.append(path)
-    return out
+    # asked of every package of a set for several names: the cheap name test goes first
+    suffix = "/" + name
+    return [path for path, entry in art.entries.items()
+            if path.endswith(suffix) and entry.type in _EXECUTABLE
+            and (path.startswith(BIN_DIRS) or _XEN_BIN_DIR.search(path))]
 
 
 def commands(art: Artifact) -> list[str]:
