@@ -4,15 +4,26 @@ A compiled condition returns True, False or None. None is *unknown*: some fact i
 not shown by the artifacts (Kleene logic: `false and unknown` is false, `true or unknown`
 is true). Grammar: condition.lark; compiler: compiler.py; runtime values: values.py;
 reference for rule authors: docs/writing-rules.md.
+
+The LALR parser comes from data/condition-parser.pickle, the table lark would build from
+condition.lark: building it costs ~35 ms at every start, loading it ~2 ms. After editing the
+grammar, regenerate the table with `python3 -m xenlint.condition` (a test fails until then;
+meanwhile the parser is built from the grammar, so behaviour never depends on the table).
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import pickle
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -22,7 +33,105 @@ from xenlint.values import FUNCTIONS, UNKNOWN, Env, FactSource, Node, elements, 
 __all__ = ["FUNCTIONS", "UNKNOWN", "Condition", "ConditionError", "Env", "FactSource", "Scope",
            "Template", "compile_condition", "compile_template", "format_value", "parse"]
 
-_PARSER = Lark.open("condition.lark", rel_to=__file__, parser="lalr", propagate_positions=True)
+GRAMMAR = Path(__file__).with_name("condition.lark")
+TABLE = Path(__file__).parent / "data" / "condition-parser.pickle"
+
+
+def build_parser() -> Lark:
+    """The parser built from the grammar, as lark does it (what the table replaces)."""
+    return Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True)
+
+
+def parser_table(parser: Lark) -> dict[str, Any]:
+    """The parser as plain data, with the grammar and lark version it is valid for.
+    Parse states are renumbered canonically: lark numbers them differently in every
+    process, and the committed table must be comparable with a fresh one."""
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    frontend = data["parser"]
+    frontend["parser"] = _canonical(frontend["parser"])
+    return {"grammar": GRAMMAR.read_text("utf-8"), "lark": lark.__version__,
+            "data": data, "memo": memo}
+
+
+def _canonical(table: dict[str, Any]) -> dict[str, Any]:
+    """An LALR table with tokens numbered by name and states in breadth-first order from
+    the start states, following transitions in token-name order."""
+    names: dict[int, str] = table["tokens"]
+    states: dict[int, dict[int, tuple[int, Any]]] = table["states"]
+    token_no = {name: i for i, name in enumerate(sorted(names.values()))}
+    order: dict[int, int] = {}
+    queue = [table["start_states"][s] for s in sorted(table["start_states"])]
+    queue += [table["end_states"][s] for s in sorted(table["end_states"])]
+    while queue:
+        state = queue.pop(0)
+        if state in order:
+            continue
+        order[state] = len(order)
+        for tok in sorted(states[state], key=names.__getitem__):
+            action, arg = states[state][tok]
+            if action == 0:  # a shift: arg is the next state
+                queue.append(arg)
+    if len(order) != len(states):
+        raise ValueError("parse table has states unreachable from its start states")
+
+    def renumber(acts: dict[int, tuple[int, Any]]) -> dict[int, tuple[int, Any]]:
+        moved = {token_no[names[t]]: (a, order[arg] if a == 0 else arg)
+                 for t, (a, arg) in acts.items()}
+        return dict(sorted(moved.items()))
+
+    return {"tokens": {i: name for name, i in token_no.items()},
+            "states": {n: renumber(states[s]) for s, n in order.items()},
+            "start_states": {s: order[n] for s, n in sorted(table["start_states"].items())},
+            "end_states": {s: order[n] for s, n in sorted(table["end_states"].items())}}
+
+
+class _PlainData(pickle.Unpickler):
+    """The table holds dicts, lists, tuples, strings, numbers, booleans and None only:
+    refusing every class and function means no pickle can run code through it."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} in a parser table")
+
+
+def load_table(path: Path = TABLE) -> dict[str, Any] | None:
+    """The committed table, if it exists and was made from this grammar by this lark."""
+    try:
+        table = _PlainData(io.BytesIO(path.read_bytes())).load()
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        return None
+    if not isinstance(table, dict) or table.get("lark") != lark.__version__ or \
+            table.get("grammar") != GRAMMAR.read_text("utf-8"):
+        return None
+    return table
+
+
+@functools.cache
+def parser() -> Lark:
+    """The condition parser: loaded from the table when it is current, else built."""
+    table = load_table()
+    if table is None:
+        return build_parser()
+    # Lark.load takes the dict that Lark.save would have pickled
+    return Lark.load({"data": table["data"], "memo": table["memo"]})
+
+
+def _fresh(value: Any) -> Any:
+    """A copy sharing nothing but interned strings: pickle writes shared objects once, so
+    without this the same table would pickle to different bytes in different runs."""
+    if isinstance(value, dict):
+        return {_fresh(k): _fresh(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_fresh(v) for v in value)
+    if isinstance(value, str):
+        return sys.intern(value)
+    return value
+
+
+def write_table(path: Path = TABLE) -> None:
+    path.write_bytes(pickle.dumps(_fresh(parser_table(build_parser())), protocol=4))
 
 
 def _describe(exc: UnexpectedInput, text: str) -> str:
@@ -41,7 +150,7 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
 
 def _readable(terminal: str) -> str:
     try:
-        pattern = _PARSER.get_terminal(terminal).pattern
+        pattern = parser().get_terminal(terminal).pattern
     except KeyError:
         return terminal
     if pattern.type == "str":
@@ -54,7 +163,7 @@ def parse(text: str, source: str = "<condition>", line: int = 1,
           column: int = 1) -> Tree[Token]:
     """Parse `text`; errors carry positions shifted by where the text sits in `source`."""
     try:
-        return _PARSER.parse(text)
+        return parser().parse(text)
     except UnexpectedInput as exc:
         at_end = isinstance(exc, UnexpectedEOF) or (
             isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
@@ -146,3 +255,8 @@ def names_in(conditions: Iterable[Condition]) -> frozenset[str]:
     for c in conditions:
         out |= c.facts
     return frozenset(out)
+
+
+if __name__ == "__main__":
+    write_table()
+    print(f"wrote {TABLE}")
