@@ -12,9 +12,6 @@ import io
 import re
 from functools import lru_cache
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType
 from xenlint.facts import Subject, fact
@@ -43,6 +40,10 @@ def libxenlight(arts: list[Artifact]) -> tuple[Artifact, str] | None:
 @lru_cache(maxsize=16)
 def rodata_strings(data: bytes) -> tuple[str, ...]:
     """NUL-terminated printable strings of an ELF's read-only data sections."""
+    # imported here: pyelftools costs ~18 ms, and only a toolstack's libxenlight needs it
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(io.BytesIO(data))
         blobs = [s.data() for s in elf.iter_sections()

@@ -3,18 +3,18 @@
 The vmlinux inside a bzImage is tens of MB, but its program headers sit in the first
 bytes and its PT_NOTE segment is a few hundred bytes. `NoteCollector` keeps only those
 ranges; pyelftools then parses them from a sparse file, so no whole image is held.
+
+pyelftools (~18 ms to import) is imported when the first ELF is parsed: most runs, and an
+audit's main process, never parse one.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import struct
 from typing import IO, Any, BinaryIO, Literal, cast
-
-from elftools.common.exceptions import ELFError  # type: ignore[import-untyped]
-from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
-from elftools.elf.enums import ENUM_NOTE_N_TYPE  # type: ignore[import-untyped]
 
 from xenlint.limits import ArtifactError
 
@@ -36,7 +36,13 @@ XEN_NOTES = {
 XEN_STRING_NOTES = {0, 5, 6, 7, 8, 9, 10, 11}
 ARCHES = {"EM_X86_64": "x86_64", "EM_386": "x86", "EM_AARCH64": "arm64", "EM_ARM": "arm",
           "EM_RISCV": "riscv", "EM_PPC64": "ppc64", "EM_S390": "s390x"}
-_TYPE_NUMBERS = {k: v for k, v in ENUM_NOTE_N_TYPE.items() if isinstance(v, int)}
+
+
+@functools.cache
+def _type_numbers() -> dict[str, int]:
+    from elftools.elf.enums import ENUM_NOTE_N_TYPE  # type: ignore[import-untyped]
+
+    return {k: v for k, v in ENUM_NOTE_N_TYPE.items() if isinstance(v, int)}
 
 
 class SparseFile(io.RawIOBase):
@@ -82,6 +88,9 @@ class SparseFile(io.RawIOBase):
 
 
 def _elf(regions: dict[int, bytes], size: int) -> Any:
+    from elftools.common.exceptions import ELFError  # type: ignore[import-untyped]
+    from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
+
     try:
         return ELFFile(cast("IO[bytes]", SparseFile(regions, size)))
     except (ELFError, struct.error, ValueError, KeyError) as exc:
@@ -173,7 +182,7 @@ class NoteCollector:
                     continue
                 for note in seg.iter_notes():
                     ntype = note["n_type"]
-                    num = ntype if isinstance(ntype, int) else _TYPE_NUMBERS.get(ntype, -1)
+                    num = ntype if isinstance(ntype, int) else _type_numbers().get(ntype, -1)
                     out.append((note["n_name"] or "", num, bytes(note["n_descdata"])))
         except Exception as exc:
             raise ArtifactError(f"has corrupt ELF notes ({type(exc).__name__})") from None
@@ -254,6 +263,8 @@ def check_sections(f: BinaryIO, size: int) -> None:
 
 
 def _elf_real(f: BinaryIO) -> Any:
+    from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
+
     try:
         return ELFFile(f)
     except Exception as exc:
