@@ -21,8 +21,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 # Items travel in batches: one future, one pickle and one result message per batch instead
 # of per item, which is most of what the main process spends on an audit of small packages.
-# Each worker still gets several batches, so one slow batch does not leave a core idle.
-BATCHES_PER_WORKER = 8
+# A batch takes 1/SHARE_DIVISOR of a worker's share of what is left, so batches shrink
+# towards the end and the workers finish together (guided self-scheduling).
+SHARE_DIVISOR = 4
 MAX_BATCH = 16
 # batches queued per worker hide the round trip between two batches
 QUEUED_PER_WORKER = 2
@@ -81,13 +82,14 @@ def _run_batch(fn: Callable[[T], R], batch: Sequence[T]) -> list[R | BaseExcepti
 
 
 def batches(costs: Sequence[int], jobs: int) -> list[tuple[int, ...]]:
-    """Consecutive item indices grouped so that each worker gets about BATCHES_PER_WORKER
-    batches of similar cost; an item that costs a batch's share or more goes alone, and
-    so does an item that costs ALONE."""
-    share = max(1, sum(c for c in costs if c > 0) // (jobs * BATCHES_PER_WORKER))
+    """Consecutive item indices grouped into batches that shrink as the work left does;
+    an item that costs a batch's share or more goes alone, and so does one that costs
+    ALONE."""
+    left = sum(c for c in costs if c > 0)
     out: list[tuple[int, ...]] = []
     current: list[int] = []
     spent = 0
+    share = max(1, left // (jobs * SHARE_DIVISOR))
     for idx, cost in enumerate(costs):
         if cost == ALONE:
             out.append((idx,))
@@ -96,7 +98,9 @@ def batches(costs: Sequence[int], jobs: int) -> list[tuple[int, ...]]:
         spent += max(cost, 0)
         if spent >= share or len(current) >= MAX_BATCH:
             out.append(tuple(current))
+            left -= spent
             current, spent = [], 0
+            share = max(1, left // (jobs * SHARE_DIVISOR))
     if current:
         out.append(tuple(current))
     return out
