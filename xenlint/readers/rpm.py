@@ -8,9 +8,6 @@ import struct
 from collections.abc import Mapping
 from typing import Any, BinaryIO, cast
 
-from rpmfile.errors import RPMError  # type: ignore[import-untyped]
-from rpmfile.headers import get_headers  # type: ignore[import-untyped]
-
 from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
@@ -249,6 +246,11 @@ def _sha256_rest(f: io.BufferedIOBase) -> str:
 
 @reader("rpm", sniff=_sniff, priority=10)
 def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
+    # imported here: rpmfile pulls in zstandard, gzip and platform (~5 ms), which a run
+    # over Debian packages never needs
+    from rpmfile.errors import RPMError  # type: ignore[import-untyped]
+    from rpmfile.headers import get_headers  # type: ignore[import-untyped]
+
     size = source.size
     with source.open() as f:
         _check_headers(f, size, ctx)
