@@ -22,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _env import xenlint_env
+
 REPO = Path(__file__).resolve().parent.parent
+ENV = xenlint_env()
 WORDS = ("xen", "domain", "event", "channel", "grant", "table", "block", "netback", "qemu",
          "hypervisor", "toolstack", "xenstore", "console", "migration", "balloon", "vcpu")
 
@@ -76,10 +79,9 @@ def build_repo(base: Path, n: int, binaries: int = 4) -> Path:
 
 
 def audit(repo: Path, *args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
     res = subprocess.run([sys.executable, "-m", "xenlint", "audit", str(repo),
-                          "--format", "json", *args], env=env, capture_output=True)
+                          "--format", "json", *args], env=ENV, capture_output=True)
     elapsed = time.perf_counter() - start
     try:
         json.loads(res.stdout)
@@ -104,9 +106,8 @@ print(time.perf_counter() - start, len(result.report.artifacts), result.stats.op
 
 def audit_in_process(repo: Path, jobs: int, cache: Path | None) -> float:
     """The audit alone: the interpreter has started and xenlint is imported first."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     res = subprocess.run([sys.executable, "-c", TIMED, str(repo), str(jobs),
-                          str(cache) if cache else "-"], env=env, capture_output=True,
+                          str(cache) if cache else "-"], env=ENV, capture_output=True,
                          text=True, check=True)
     return float(res.stdout.split()[0])
 

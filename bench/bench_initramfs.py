@@ -19,7 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _env import xenlint_env
+
 REPO = Path(__file__).resolve().parent.parent
+ENV = xenlint_env()
 PEAK_GOAL_MB = 150.0
 
 # Read the image in a fresh interpreter, exactly as `xenlint inspect` would.
@@ -51,7 +54,7 @@ def measure(cmd: list[str], runs: int) -> tuple[float, float, float, str]:
             "lines[-1] if lines else '')"
         ), *cmd]
         res = subprocess.run(probe, capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
+                             env=ENV)
         dt, cpu_s, rss_kb, nlines, last = res.stdout.strip().split(" ", 4)
         best = min(best, float(dt))
         cpu = min(cpu, float(cpu_s))

@@ -28,7 +28,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from _env import xenlint_env
+
 REPO = Path(__file__).resolve().parent.parent
+ENV = xenlint_env()
 XENLINT = [sys.executable, "-m", "xenlint"]
 GOAL_DEB, GOAL_RPM, GOAL_RSS_MB = 1.3, 0.1, 150.0
 
@@ -60,7 +63,7 @@ def run(cmd: list[str] | str, *, capture: bool = False) -> Sample:
     """One subprocess: wall clock, CPU from RUSAGE_CHILDREN, peak RSS from wait4."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), cwd=REPO,
+    proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), cwd=REPO, env=ENV,
                             stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     out = proc.stdout.read() if capture and proc.stdout else b""
