@@ -44,8 +44,9 @@ def test_same_answer_as_rich(monkeypatch: pytest.MonkeyPatch, tty: bool, ci: str
 
 
 def test_a_pipeline_audit_does_not_import_rich(tmp_path: Path) -> None:
-    probe = ("import sys, runpy; sys.argv = ['xenlint'] + sys.argv[1:]\n"
-             "try:\n    runpy.run_module('xenlint', run_name='__main__')\n"
+    probe = ("import sys; sys.argv = ['xenlint'] + sys.argv[1:]\n"
+             "from xenlint.cli import main\n"  # not cli.run: it ends the process
+             "try:\n    main()\n"
              "except SystemExit as e:\n    code = e.code\n"
              "sys.stderr.write('RICH=%d\\n' % ('rich' in sys.modules))\n"
              "sys.exit(code)\n")

@@ -15,8 +15,10 @@ from conftest import REPO
 SAMPLES = REPO / "fixtures" / "samples"
 # run in a fresh interpreter: the engine modules must not be imported on a replay
 PROBE = (
-    "import sys, runpy; sys.argv = ['xenlint'] + sys.argv[1:]\n"
-    "try:\n    runpy.run_module('xenlint', run_name='__main__')\n"
+    "import sys; sys.argv = ['xenlint'] + sys.argv[1:]\n"
+    # the click group, not cli.run, which ends the process before the probe looks
+    "from xenlint.cli import main\n"
+    "try:\n    main()\n"
     "except SystemExit as e:\n    code = e.code\n"
     "sys.stderr.write('ENGINE=%d\\n' % ('xenlint.engine' in sys.modules))\n"
     "sys.exit(code)\n"
