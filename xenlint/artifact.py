@@ -46,7 +46,7 @@ class Entry:
     def executable(self) -> bool:
         return self.type in (EntryType.FILE, EntryType.HARDLINK) and bool(self.mode & 0o111)
 
-    def __reduce__(self) -> tuple[type[Entry], tuple[str, EntryType, int, int, str | None]]:
+    def __reduce__(self) -> tuple[Callable[..., Entry], tuple[object, ...]]:
         # Views travel from audit workers and the cache as pickles of thousands of entries:
         # a constructor call loads in half the time of the slots dataclass's default state.
         return (Entry, (self.path, self.type, self.mode, self.size, self.link_target))
