@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from xenlint.audit.executor import (
@@ -29,17 +30,24 @@ def _job(item: str) -> str:
     return item.upper()
 
 
-def test_crash_and_hang_are_isolated() -> None:
-    items = ["a", "crash", "b", "hang", "c", "d"]
-    ex = LocalExecutor(2)
+def _run_isolated(fn: Callable[[str], str], items: list[str], jobs: int,
+                  deadline: float) -> dict[str, object]:
+    """Run the items; the crash and the hang must be named, every other item's result
+    given back. Returns the rest of the results."""
+    ex = LocalExecutor(jobs)
     start = time.monotonic()
     try:
-        results = dict(ex.run(_job, items, deadline=3))
+        results: dict[str, object] = dict(ex.run(fn, items, deadline=deadline))
     finally:
         ex.close()
     assert time.monotonic() - start < 60
     assert isinstance(results.pop("crash"), WorkerCrashed)
     assert isinstance(results.pop("hang"), WorkerTimeout)
+    return results
+
+
+def test_crash_and_hang_are_isolated() -> None:
+    results = _run_isolated(_job, ["a", "crash", "b", "hang", "c", "d"], 2, 3)
     assert results == {"a": "A", "b": "B", "c": "C", "d": "D"}
 
 
@@ -55,15 +63,7 @@ def test_a_crash_or_hang_inside_a_batch_costs_only_its_own_item() -> None:
     items = [f"i{n}" for n in range(40)]
     items[7], items[23], items[31] = "crash", "hang", "odd"
     assert all(len(b) > 1 for b in batches([1] * 40, 1) if 7 in b or 23 in b)
-    ex = LocalExecutor(1)
-    start = time.monotonic()
-    try:
-        results = dict(ex.run(_odd, items, deadline=1))
-    finally:
-        ex.close()
-    assert time.monotonic() - start < 60
-    assert isinstance(results.pop("crash"), WorkerCrashed)
-    assert isinstance(results.pop("hang"), WorkerTimeout)
+    results = _run_isolated(_odd, items, 1, 1)
     assert isinstance(results.pop("odd"), ValueError)
     assert results == {i: i.upper() for i in items if i not in ("crash", "hang", "odd")}
 
