@@ -156,14 +156,17 @@ class _Flight(Generic[T, R]):
                 yield self.items[idx], result
 
     def overdue(self, deadline: float) -> list[tuple[T, R | BaseException]] | None:
-        """None while no batch is past its deadline (a batch may use each item's in turn);
-        else the items that timed out, and the pool must go."""
+        """None while no batch is past its deadline, else the items that timed out, and the
+        pool must go. A whole batch gets one item's deadline: batches hold only small files,
+        and a batch that is merely slow loses nothing, since its items are retried alone
+        (where the deadline is each one's own), while a stuck one is found after one
+        deadline, not after one per item of its batch."""
         now = time.monotonic()
         for fut, slot in self.inflight.items():
             if slot[1] is None and fut.running():
                 slot[1] = now
         late = [f for f, (batch, t0, _a) in self.inflight.items()
-                if deadline and t0 is not None and now - t0 > deadline * len(batch)]
+                if deadline and t0 is not None and now - t0 > deadline]
         if not late:
             return None
         timeouts: list[tuple[T, R | BaseException]] = []
