@@ -29,7 +29,8 @@ class LimitExceeded(ArtifactError):
 class Limits:
     # decompressed bytes from any one member (a file inside a package, one initramfs segment)
     max_member_bytes: int = 256 * MiB
-    # decompressed bytes from one artifact, all members and nested children together
+    # decompressed bytes from one artifact, all members and nested children together,
+    # read or skipped (skipping a member of a compressed stream decompresses it)
     max_artifact_bytes: int = 2 * GiB
     # members (archive entries) in one artifact
     max_members: int = 100_000

@@ -105,12 +105,16 @@ def _entry_type(ae: Any) -> EntryType:
 class Member:
     """One archive member while its stream is positioned on it."""
 
-    def __init__(self, ae: Any, entry: Entry, raw_name: str, unsafe: bool, ctx: ReadContext):
+    def __init__(self, ae: Any, entry: Entry, raw_name: str, unsafe: bool, ctx: ReadContext,
+                 charged: int = 0):
         self._ae = ae
         self.entry = entry
         self.raw_name = raw_name
         self.unsafe = unsafe
         self._ctx = ctx
+        # bytes of this member already counted against the artifact's budget (its size, at
+        # the header: the stream decompresses them whether or not anyone reads them)
+        self._charged = charged
 
     def blocks(self) -> Iterator[bytes]:
         """The member's bytes, block by block, counted against the limits."""
@@ -131,7 +135,9 @@ class Member:
                     f"member {self.entry.path} decompresses to more than {limit} bytes "
                     "(max_member_bytes); possible decompression bomb"
                 )
-            self._ctx.budget.add_bytes(len(block))
+            if seen > self._charged:  # a format that did not say the size up front
+                self._ctx.budget.add_bytes(seen - self._charged)
+                self._charged = seen
             yield block
 
     def read(self) -> bytes:
@@ -263,7 +269,12 @@ class MemberStream:
                         f"member {path} claims {size} bytes (max_member_bytes {cap}); "
                         "possible decompression bomb"
                     )
-                member = Member(ae, entry, raw, unsafe, self._ctx)
+                # Skipping a member still decompresses it: its bytes count against
+                # max_artifact_bytes whether or not a fact reads them, so a package of
+                # many unread bomb members is stopped as surely as one that is read.
+                charged = size if etype is EntryType.FILE else 0
+                self._ctx.budget.add_bytes(charged)
+                member = Member(ae, entry, raw, unsafe, self._ctx, charged)
                 try:
                     yield member
                 except GeneratorExit:
