@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,35 @@ def test_a_failing_fact_is_unknown_with_its_reason(tmp_path: Path,
     result = check_rule(load_rule(rule_path), build_subjects([art])[0].with_profile("dom0"))
     assert isinstance(result, Unknown)
     assert result.missing == "test.crashes (ValueError: bad bytes)"
+
+
+def test_a_profile_blind_rule_is_checked_once_and_answers_for_each_profile(
+        tmp_path: Path) -> None:
+    from xenlint.engine import profile_blind
+    from xenlint.facts import Subject, fact
+
+    calls: list[str] = []
+
+    @fact("test.by_profile", ("kernel",), per_profile=True)
+    def by_profile(s: Subject) -> str:
+        calls.append(s.profile)
+        return "n" if s.profile == "dom0" else "y"
+
+    art, rule_path = _kernel(tmp_path, {"CONFIG_XEN": "y", "CONFIG_XEN_DOM0": "n"})
+    blind = load_rule(rule_path)
+    assert profile_blind(blind)
+    subject = build_subjects([art])[0]
+    findings, _ = evaluate([blind], [subject], ["dom0", "domu"])
+    # one answer, given for each profile the rule is for, the same but for the profile
+    assert [f.profile for f in findings] == ["dom0", "domu"]
+    assert findings[1] == dataclasses.replace(findings[0], profile="domu")
+
+    per = tmp_path / "per-profile.toml"
+    per.write_text(RULE.replace('test.config.CONFIG_XEN_DOM0 == "y"', 'test.by_profile == "y"')
+                   .replace("{test.config.CONFIG_XEN_DOM0}", "{test.by_profile}"))
+    seeing = load_rule(per)
+    assert not profile_blind(seeing)
+    findings, _ = evaluate([seeing], build_subjects([art]), ["dom0", "domu"])
+    assert [(f.profile, f.message) for f in findings] == [
+        ("dom0", "config-6.1: CONFIG_XEN_DOM0=n")]
+    assert sorted(calls) == ["dom0", "domu"]  # checked for each profile
