@@ -94,6 +94,8 @@ class PackageSet:
     shipper: dict[str, list[Artifact]] = field(default_factory=dict)
     # per-run results that every package's facts would otherwise recompute
     memo: dict[str, object] = field(default_factory=dict)
+    # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times
+    closures: dict[tuple[int, tuple[str, ...]], list[Artifact]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
@@ -136,6 +138,12 @@ class PackageSet:
     def closure(self, start: Artifact, fields: Iterable[str] = DEFAULT) -> list[Artifact]:
         """`start` and every package of the set its relations reach, transitively."""
         fields = tuple(fields)
+        key = (id(start), fields)
+        if key not in self.closures:
+            self.closures[key] = self._reach(start, fields)
+        return list(self.closures[key])
+
+    def _reach(self, start: Artifact, fields: tuple[str, ...]) -> list[Artifact]:
         seen: list[Artifact] = [start]
         todo = [start]
         while todo:
