@@ -68,19 +68,20 @@ class Compiler:
 
     # logic, in three values
     def c_or_test(self, t: Tree[Token], s: Scope) -> Node:
-        parts = [self.compile(c, s) for c in t.children]
-
-        def run(env: Env) -> Any:
-            seen = [truth(p(env)) for p in parts]
-            return True if True in seen else (UNKNOWN if None in seen else False)
-        return run
+        return self._connective(t, s, decisive=True)
 
     def c_and_test(self, t: Tree[Token], s: Scope) -> Node:
+        return self._connective(t, s, decisive=False)
+
+    def _connective(self, t: Tree[Token], s: Scope, decisive: bool) -> Node:
+        """`or` (one True decides) or `and` (one False decides); else unknown if any part
+        is, else the other value. Every part is evaluated, so an unknown names all the
+        facts it lacked."""
         parts = [self.compile(c, s) for c in t.children]
 
         def run(env: Env) -> Any:
             seen = [truth(p(env)) for p in parts]
-            return False if False in seen else (UNKNOWN if None in seen else True)
+            return decisive if decisive in seen else (UNKNOWN if None in seen else not decisive)
         return run
 
     def c_negation(self, t: Tree[Token], s: Scope) -> Node:
