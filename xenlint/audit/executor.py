@@ -2,9 +2,10 @@
 
 An executor takes a picklable function and items, and yields (item, result or exception)
 as they finish. `LocalExecutor` wraps `concurrent.futures.ProcessPoolExecutor` and adds only
-what a pool lacks for hostile inputs: a hard per-item deadline and recovery when a worker
-dies. A cluster engine (Dask, Ray) plugs in as another class with the same `run`; see
-docs/audit.md. Nothing here schedules work itself: ordering and placement are the pool's.
+what a pool lacks: batches of small items (one message per batch, not per file), a hard
+per-item deadline and recovery when a worker dies. A cluster engine (Dask, Ray) plugs in as
+another class with the same `run`; see docs/audit.md. Which worker runs a batch, and when,
+is the pool's business: nothing here schedules work.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ class LocalExecutor:
 
     def run(self, fn: Callable[[T], R], items: Sequence[T], *, deadline: float = 0,
             costs: Sequence[int] | None = None) -> Iterator[tuple[T, R | BaseException]]:
-        weights = list(costs) if costs is not None else [1] * len(items)
+        weights = costs if costs is not None else [1] * len(items)
         flight = _Flight(fn, items, batches(weights, self.jobs), self.jobs * QUEUED_PER_WORKER)
         pool = self._pool or self._fresh_pool()
         try:
