@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,13 @@ def corpus() -> Path:
             pytest.fail(f"shared corpus missing at {path} (CI must provide it)")
         pytest.skip(f"shared corpus not found at {path}")
     return path
+
+
+def need_tools(*tools: str) -> None:
+    """Skip a test whose build tools are missing, except in CI, where the README's test
+    command installs them and their absence is a failure."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"missing build tools: {', '.join(missing)}")
+        pytest.skip(f"missing build tools: {', '.join(missing)}")

@@ -10,16 +10,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
-
-def need(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        # the tools are part of the test environment (README); CI must have them
-        if os.environ.get("CI"):
-            pytest.fail(f"missing build tools: {', '.join(missing)}")
-        pytest.skip(f"missing build tools: {', '.join(missing)}")
+from conftest import need_tools as need
 
 
 def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd64",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 
 import pytest
+from conftest import need_tools
 
 from xenlint.limits import Limits
 from xenlint.readers import ReadContext
@@ -27,8 +27,8 @@ def test_unbuilt_filters_are_not_run_as_programs(magic: bytes) -> None:
     assert out == magic  # passed through as uncompressed data, nothing executed
 
 
-@pytest.mark.skipif(shutil.which("lzop") is None, reason="needs lzop to make the input")
 def test_lzo_is_decoded_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    need_tools("lzop")  # to make the input
     from xenlint.readers.lzop import decompress as lzo_decompress
 
     data = b"xen " * 500
