@@ -100,10 +100,13 @@ class Cache:
             return None  # absent, or written by another xenlint: read the file again
         return art, display
 
+    def _blob(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.pickle"
+
     def get_blob(self, kind: str, key: str) -> Any:
         """A pickled value stored under `kind` ("reports", "indexes"), or None."""
         try:
-            with (self.root / kind / key[:2] / f"{key}.pickle").open("rb") as f:
+            with self._blob(kind, key).open("rb") as f:
                 return pickle.load(f)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError,
                 ImportError, TypeError):
@@ -111,7 +114,7 @@ class Cache:
 
     def put_blob(self, kind: str, key: str, value: Any) -> None:
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
-            _atomic_write(self.root / kind / key[:2] / f"{key}.pickle",
+            _atomic_write(self._blob(kind, key),
                           pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def get_report(self, key: str) -> Report | None:
@@ -121,14 +124,24 @@ class Cache:
     def put_report(self, key: str, report: Report) -> None:
         self.put_blob("reports", key, report)
 
-    def memo(self, tag: str, files: list[Path], compute: Callable[[], T]) -> T:
-        """compute(), remembered while `files` (a repository's indexes) keep their size,
-        mtime and inode: an unchanged Packages.xz is not parsed again."""
+    def _memo_key(self, tag: str, files: list[Path]) -> str:
         h = hashlib.sha256(f"{self.salt}\0{tag}".encode())
         for p in sorted(files):
             st = p.stat()
             h.update(f"\0{p}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
-        key = h.hexdigest()
+        return h.hexdigest()
+
+    def has_memo(self, tag: str, files: list[Path]) -> bool:
+        """Whether `memo` would answer without computing."""
+        try:
+            return self._blob("indexes", self._memo_key(tag, files)).is_file()
+        except OSError:
+            return False
+
+    def memo(self, tag: str, files: list[Path], compute: Callable[[], T]) -> T:
+        """compute(), remembered while `files` (a repository's indexes) keep their size,
+        mtime and inode: an unchanged Packages.xz is not parsed again."""
+        key = self._memo_key(tag, files)
         found = self.get_blob("indexes", key)
         if found is not None:
             return cast(T, found)

@@ -10,6 +10,7 @@ is the pool's business: nothing here schedules work.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
@@ -18,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
 # Items travel in batches: one future, one pickle and one result message per batch instead
@@ -56,10 +58,42 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class Submitter(Protocol):
+    """What an executor may add: run one call now and return its future, so that work
+    needing no rule (parsing repository indexes) overlaps the main process's own."""
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]: ...
+
+    def abandon(self) -> None:
+        """Stop at once, running work included (the audit failed before it needed it)."""
+        ...
+
+
 def _init_worker() -> None:
+    # A forked worker inherits the parent's paused collector (see _quiet_gc); it makes and
+    # drops artifacts with cycles (parents and children) and must collect them.
+    gc.enable()
     # Facts register the member contents they capture at import time: a spawned worker
     # must know them exactly as `check` does, or its views would differ.
     importlib.import_module("xenlint.facts")
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """No garbage collection in the main process while the pool runs, and what exists is
+    frozen before the workers fork. The main process only receives views, which are
+    garbage-free; a collection there would walk every object it holds, on the core the
+    workers need, and its writes to object headers would copy the pages the forked
+    workers share (the pattern the `gc.freeze` documentation gives)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -207,6 +241,19 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(self.jobs, initializer=_init_worker)
         return self._pool
 
+    def _live_pool(self) -> ProcessPoolExecutor:
+        # a pool whose worker died under a submitted call refuses all work
+        if self._pool is None or getattr(self._pool, "_broken", False):
+            return self._fresh_pool()
+        return self._pool
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        with _quiet_gc():  # the workers fork at the first submit
+            return self._live_pool().submit(fn, *args)
+
+    def abandon(self) -> None:
+        self._kill()
+
     def _kill(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
@@ -222,7 +269,12 @@ class LocalExecutor:
             costs: Sequence[int] | None = None) -> Iterator[tuple[T, R | BaseException]]:
         weights = costs if costs is not None else [1] * len(items)
         flight = _Flight(fn, items, batches(weights, self.jobs), self.jobs * QUEUED_PER_WORKER)
-        pool = self._pool or self._fresh_pool()
+        with _quiet_gc():
+            yield from self._drive(flight, deadline)
+
+    def _drive(self, flight: _Flight[T, R], deadline: float
+               ) -> Iterator[tuple[T, R | BaseException]]:
+        pool = self._live_pool()
         try:
             while flight.busy():
                 flight.fill(pool)

@@ -8,9 +8,11 @@ import os
 import stat
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import verdicts
@@ -18,12 +20,14 @@ from xenlint.audit.cache import Cache, StatIndex, salt_for
 from xenlint.audit.executor import ALONE, Executor, WorkerCrashed, WorkerTimeout, executor_for
 from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
-from xenlint.audit.targets import discover
+from xenlint.audit.targets import Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
 from xenlint.audit.worker import Outcome, WorkerConfig, analyse, relocate
 from xenlint.finding import Report
+from xenlint.limits import ArtifactError, Limits
 
 if TYPE_CHECKING:
+    from xenlint.config import Config
     from xenlint.lint import LintOptions
 
 # The hard deadline leaves the in-worker timer room to fire first and report cleanly.
@@ -77,10 +81,10 @@ def _cost(item: WorkItem) -> int:
     return ALONE if stat.S_ISDIR(st.st_mode) else st.st_size
 
 
-def cache_for(options: LintOptions, settings: AuditSettings, rules: Rules) -> Cache | None:
+def cache_for(options: LintOptions, settings: AuditSettings, config: Config) -> Cache | None:
     if settings.cache_root is None:
         return None
-    dirs = (*options.extra_rule_dirs, *rules.rule_dirs)
+    dirs = (*options.extra_rule_dirs, *config.rule_dirs)
     return Cache(settings.cache_root, salt_for(options.limits, tuple(dirs)))
 
 
@@ -170,14 +174,53 @@ def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],
             cache.put(art.sha256, art.path, art)
 
 
+def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None) -> Parsed:
+    """Start parsing TARGET's repository indexes in the pool, one call per suite, unless
+    the cache already holds them: they need no rule, so they run while the main process
+    loads the rules. An executor without `submit` leaves them to `discover`."""
+    submit = getattr(ex, "submit", None)
+    if submit is None:
+        return {}
+    jobs = [j for j in index_jobs(target, limits)
+            if cache is None or not cache.has_memo(j.tag, list(j.files))]
+    return {job.tag: functools.partial(_outcome, submit(job.compute)) for job in jobs}
+
+
+def _outcome(future: Future[Any]) -> Any:
+    try:
+        return future.result()
+    except BrokenProcessPool:  # a hostile index crashed a C library
+        raise ArtifactError("its parser crashed the worker process") from None
+
+
 def audit(target: str, options: LintOptions, settings: AuditSettings,
           progress: Progress | None = None, executor: Executor | None = None) -> AuditResult:
     """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
+    ex = executor or executor_for(settings.executor, settings.jobs)
+    try:
+        result = _audit(target, options, settings, progress, ex)
+    except BaseException:
+        if executor is None:
+            abandon = getattr(ex, "abandon", None)
+            (abandon or ex.close)()  # a usage error need not wait for the index parse
+        raise
+    if executor is None:
+        ex.close()
+    return result
+
+
+def _audit(target: str, options: LintOptions, settings: AuditSettings,
+           progress: Progress | None, ex: Executor) -> AuditResult:
     start = time.perf_counter()
     stats = AuditStats()
-    rules = Rules.load(options)  # usage errors before any reading
-    cache = cache_for(options, settings, rules)
-    groups = discover(target, options.limits, rules_need_contents(rules.selected), cache)
+    from xenlint.lint import config_for
+
+    config = config_for(options)  # usage errors before any reading
+    cache = cache_for(options, settings, config)
+    parsed = _parse_ahead(ex, target, options.limits, cache)
+    rules = Rules.load(options, config)  # usage errors before any package is read
+    groups = discover(target, options.limits, rules_need_contents(rules.selected), cache,
+                      parsed)
     index = StatIndex(settings.cache_root)
     shas = {i: i.sha256 or index.lookup(i.path) for g in groups for i in g.items}
     parts: list[Report | None] = []
@@ -185,7 +228,7 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
         k = verdicts.key(group, shas, options, rules, cache) if cache else None
         parts.append(cache.get_report(k) if cache and k else None)
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
-    views = analyse_all(todo, shas, options, settings, cache, stats, progress, executor,
+    views = analyse_all(todo, shas, options, settings, cache, stats, progress, ex,
                         rules.facts)
     for item, sha in shas.items():
         if sha and not item.sha256:

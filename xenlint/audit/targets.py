@@ -3,15 +3,21 @@
 Each group is one package set. A repository's packages are opened only when they matter
 for Xen (relevance.py) and some selected rule needs contents; the rest are judged from
 their index entry alone.
+
+Parsing a repository's indexes is the slow part of discovery (a 20,000-entry Packages file
+takes seconds), and it needs no rule: `index_jobs` names those parses so that an audit can
+run them in its worker pool, one per suite, while it loads the rules; `discover` then takes
+their results in `parsed`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import debrepo, rpmrepo
@@ -20,8 +26,6 @@ from xenlint.audit.model import Group, WorkItem
 from xenlint.audit.relevance import relevant
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.directory import is_root_tree
-
-T = TypeVar("T")
 
 
 def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> Group:
@@ -44,18 +48,66 @@ def _index_error(name: str, where: Path, message: str) -> Group:
     return Group(name, name, metadata=[Artifact(str(where), Kind.FILE, error=message)])
 
 
-def _memo(cache: Cache | None, tag: str, files: list[Path], compute: Callable[[], T]) -> T:
-    return cache.memo(tag, files, compute) if cache is not None else compute()
+@dataclass(frozen=True, slots=True)
+class IndexJob:
+    """One repository index parse: its memo tag, the files it reads, and the work itself
+    (a picklable call, so that a worker process can run it)."""
+
+    tag: str
+    files: tuple[Path, ...]
+    compute: Callable[[], Any]
+
+
+# tag -> the parse's result, obtained elsewhere (a worker); calling it may raise as the
+# parse itself would, or ArtifactError when the process that ran it died
+Parsed = Mapping[str, Callable[[], Any]]
+
+
+def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None) -> Any:
+    compute = (parsed or {}).get(job.tag, job.compute)
+    return cache.memo(job.tag, list(job.files), compute) if cache is not None else compute()
+
+
+def _deb_jobs(root: Path, limits: Limits) -> list[tuple[Path, IndexJob]]:
+    return [(suite, IndexJob(f"deb\0{root}\0{suite}",
+                             tuple(p for p in suite.rglob("*") if p.is_file()),
+                             functools.partial(debrepo.read_suite, root, suite, limits)))
+            for suite in debrepo.suites(root)]
+
+
+def _rpm_job(root: Path, limits: Limits) -> IndexJob:
+    """Raises OSError when repodata cannot be listed."""
+    return IndexJob(f"rpm\0{root}",
+                    tuple(p for p in (root / "repodata").iterdir() if p.is_file()),
+                    functools.partial(rpmrepo.read_repo, root, limits))
+
+
+def index_jobs(target: str, limits: Limits) -> list[IndexJob]:
+    """The index parses that `discover(target)` will need, when TARGET is a repository
+    (a tree with repositories inside parses them as it meets them)."""
+    root = Path(target)
+    try:
+        if not root.is_dir():
+            return []
+        if debrepo.is_deb_repo(root):
+            return [job for _suite, job in _deb_jobs(root, limits)]
+        if rpmrepo.is_rpm_repo(root):
+            return [_rpm_job(root, limits)]
+    except OSError:
+        pass  # discover() meets the same error and reports it
+    return []
 
 
 def deb_groups(root: Path, limits: Limits, open_contents: bool,
-               cache: Cache | None = None) -> list[Group]:
+               cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
     groups = []
-    for suite in debrepo.suites(root):
+    for suite, job in _deb_jobs(root, limits):
         name = f"{root}:{suite.name}"
-        indexes = [p for p in suite.rglob("*") if p.is_file()]
-        arts, errors = _memo(cache, f"deb\0{root}\0{suite}", indexes,
-                             functools.partial(debrepo.read_suite, root, suite, limits))
+        try:
+            arts, errors = _memo(cache, job, parsed)
+        except ArtifactError as exc:  # the worker that parsed it died
+            groups.append(_index_error(name, suite, f"has an unreadable index ({exc})"))
+            continue
         group = _split(name, str(suite), arts, open_contents)
         group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
         groups.append(group)
@@ -63,11 +115,10 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
 
 
 def rpm_groups(root: Path, limits: Limits, open_contents: bool,
-               cache: Cache | None = None) -> list[Group]:
+               cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
     name = str(root)
     try:
-        indexes = [p for p in (root / "repodata").iterdir() if p.is_file()]
-        arts = _memo(cache, f"rpm\0{root}", indexes, lambda: rpmrepo.read_repo(root, limits))
+        arts = _memo(cache, _rpm_job(root, limits), parsed)
     except (ArtifactError, KeyError, OSError) as exc:
         return [_index_error(name, root / "repodata", f"has unreadable metadata ({exc})")]
     except Exception as exc:  # ParseError from a corrupt repomd.xml
@@ -77,25 +128,26 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool,
 
 
 def repo_groups(root: Path, limits: Limits, open_contents: bool,
-                cache: Cache | None = None) -> list[Group] | None:
+                cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group] | None:
     if debrepo.is_deb_repo(root):
-        return deb_groups(root, limits, open_contents, cache)
+        return deb_groups(root, limits, open_contents, cache, parsed)
     if rpmrepo.is_rpm_repo(root):
-        return rpm_groups(root, limits, open_contents, cache)
+        return rpm_groups(root, limits, open_contents, cache, parsed)
     return None
 
 
 def discover(target: str, limits: Limits, open_contents: bool = True,
-             cache: Cache | None = None) -> list[Group]:
+             cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
     """The package sets under TARGET, in a stable order. With a cache, repository indexes
-    that have not changed are not parsed again."""
+    that have not changed are not parsed again; `parsed` holds parses already run (see
+    `index_jobs`)."""
     path = Path(target)
     if not path.exists():
         return [Group(target, target,
                       metadata=[Artifact(target, Kind.FILE, error="does not exist")])]
     if not path.is_dir():
         return [Group(target, target, items=[WorkItem(target, target)])]
-    found = repo_groups(path, limits, open_contents, cache)
+    found = repo_groups(path, limits, open_contents, cache, parsed)
     if found is not None:
         return found
     if is_root_tree(path):

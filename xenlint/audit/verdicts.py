@@ -30,11 +30,11 @@ class Rules:
     selected: list[Rule]
 
     @classmethod
-    def load(cls, options: LintOptions) -> Rules:
+    def load(cls, options: LintOptions, config: Config | None = None) -> Rules:
         """Raises lint.LintError on a broken configuration, rule file or selection."""
         from xenlint import lint
 
-        config = lint.config_for(options)
+        config = lint.config_for(options) if config is None else config
         known = lint.all_rules(options, config)
         return cls(config, known, lint.select_rules(options, config, known))
 
