@@ -33,7 +33,7 @@ def _set(subject: Subject) -> ps.PackageSet:
     return ps.PackageSet.of(subject.run)
 
 
-def is_xen_meta(art: Artifact) -> bool:
+def is_xen_meta(art: Artifact, within: ps.PackageSet | None = None) -> bool:
     """A Xen meta-package: it ships nothing but its own changelog/copyright-style docs (a
     package shipping Xen documentation proper is the doc package, not a meta-package), and
     is named for Xen or relates to Xen packages."""
@@ -41,7 +41,7 @@ def is_xen_meta(art: Artifact) -> bool:
     if pkg is None:
         return False
     if any(not p.startswith(("/usr/share/doc/", "/usr/share/lintian/", "/usr/share/bug/"))
-           or is_xen_doc(p) for p in art.files):
+           or is_xen_doc(p) for p in ps.files(art, within)):
         return False
     rel_names = " ".join(pkg.depends + pkg.pre_depends + pkg.recommends + pkg.provides)
     return pkg.name.startswith("xen") or bool(re.search(r"\bxen-(hypervisor|utils|tools)",
@@ -77,7 +77,7 @@ def package_is_xen_meta(subject: Subject) -> bool | None:
     """Whether the package is a Xen meta-package: only /usr/share/doc files, named xen* or
     depending on/providing Xen hypervisor, utils or tools packages."""
     art = _art(subject)
-    return is_xen_meta(art) if art else None
+    return is_xen_meta(art, _set(subject)) if art else None
 
 
 @fact("package.closure", _P)
@@ -94,15 +94,16 @@ def _reach(subject: Subject, test: str) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    for dep in _set(subject).closure(art):
+    within = _set(subject)
+    for dep in within.closure(art):
         if dep is art:
             continue
         assert dep.package is not None
-        if test == "hypervisor" and ps.hypervisor_files(dep):
+        if test == "hypervisor" and ps.hypervisor_files(dep, within):
             return dep.package.name
-        if test == "toolstack" and ps.real_binaries(dep, "xl"):
+        if test == "toolstack" and ps.real_binaries(dep, "xl", within):
             return dep.package.name
-        if test == "docs" and any(is_xen_doc(p) for p in dep.files):
+        if test == "docs" and any(is_xen_doc(p) for p in ps.files(dep, within)):
             return dep.package.name
     return ""
 
@@ -137,8 +138,8 @@ def package_core_man_pages_missing(subject: Subject) -> str | None:
     return ", ".join(p for p in CORE_MAN_PAGES if p not in pages)
 
 
-def xen_commands(art: Artifact) -> list[str]:
-    return [c for c in ps.commands(art)
+def xen_commands(art: Artifact, within: ps.PackageSet | None = None) -> list[str]:
+    return [c for c in ps.commands(art, within)
             if re.match(r"(xen|xl$|xl-)", c.rsplit("/", 1)[-1])]
 
 
@@ -149,12 +150,13 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    memo = _set(subject).memo
+    within = _set(subject)
+    memo = within.memo
     if "man_pages" not in memo:
         memo["man_pages"] = man_pages(subject.run.packages)
     pages = memo["man_pages"]
     assert isinstance(pages, set)
-    names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art)})
+    names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art, within)})
     return ", ".join(n for n in names if not has_man_page(pages, n))
 
 
@@ -164,7 +166,7 @@ def package_ships_xenstore_cli(subject: Subject) -> bool | None:
     art = _art(subject)
     if art is None:
         return None
-    names = {c.rsplit("/", 1)[-1] for c in ps.commands(art)}
+    names = {c.rsplit("/", 1)[-1] for c in ps.commands(art, _set(subject))}
     return any(n in names for n in XENSTORE_CLI)
 
 
@@ -175,10 +177,12 @@ def package_xenstore_split_problem(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    if ps.real_binaries(art, "xl") or any(c.endswith("/xl") for c in ps.commands(art)):
+    within = _set(subject)
+    if ps.real_binaries(art, "xl", within) or \
+            any(c.endswith("/xl") for c in ps.commands(art, within)):
         return "it ships xl itself"
-    for dep in _set(subject).closure(art, ps.HARD):
-        if dep is not art and dep.package and ps.real_binaries(dep, "xl"):
+    for dep in within.closure(art, ps.HARD):
+        if dep is not art and dep.package and ps.real_binaries(dep, "xl", within):
             return f"it hard-depends on {dep.package.name}, which ships xl"
     return ""
 
@@ -187,7 +191,7 @@ def package_xenstore_split_problem(subject: Subject) -> str | None:
 def package_ships_hypervisor(subject: Subject) -> bool | None:
     """Whether the package ships a Xen hypervisor image under /boot (xen*.gz, .efi, ...)."""
     art = _art(subject)
-    return bool(ps.hypervisor_files(art)) if art else None
+    return bool(ps.hypervisor_files(art, _set(subject))) if art else None
 
 
 def _grub_default_files(arts: list[Artifact]) -> bool:
@@ -227,6 +231,8 @@ def package_bootloader_refreshed(subject: Subject) -> bool | None:
     return any(sc.refreshes_bootloader(a) for a in _set(subject).closure(art))
 
 
+_MODPROBE_DIRS = ("/etc/modprobe.d/", "/lib/modprobe.d/", "/usr/lib/modprobe.d/")
+_MODPROBE_CONF = re.compile(r"/(?:etc|lib|usr/lib)/modprobe\.d/[^/]+\.conf$")
 _BLACKLIST = re.compile(r"^\s*(?:blacklist\s+(xen[-_]netfront)\b|"
                         r"install\s+(xen[-_]netfront)\s+/bin/(?:false|true))", re.M)
 
@@ -237,8 +243,8 @@ def package_netfront_blacklisted(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    for path in sorted(art.files):
-        if re.match(r"/(?:etc|lib|usr/lib)/modprobe\.d/[^/]+\.conf$", path) and \
+    for path in sorted(ps.files(art, _set(subject))):
+        if path.startswith(_MODPROBE_DIRS) and _MODPROBE_CONF.match(path) and \
                 art.entries[path].type is not EntryType.SYMLINK:
             data = art.read(path) or b""
             if _BLACKLIST.search(data.decode("utf-8", "replace")):
@@ -249,8 +255,9 @@ def package_netfront_blacklisted(subject: Subject) -> str | None:
 @fact("packages.hypervisors", ("packages",))
 def packages_hypervisors(subject: Subject) -> list[str]:
     """Names of the packages of the run that ship a Xen hypervisor under /boot."""
+    within = _set(subject)
     return sorted(a.package.name for a in subject.run.packages
-                  if a.package and ps.hypervisor_files(a))
+                  if a.package and ps.hypervisor_files(a, within))
 
 
 @fact("packages.grub_xen_generator", ("packages",))

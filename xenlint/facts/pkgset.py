@@ -9,7 +9,7 @@ Provides, the named thing in a version that meets the constraint.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from debian.deb822 import PkgRelation
@@ -96,6 +96,10 @@ class PackageSet:
     memo: dict[str, object] = field(default_factory=dict)
     # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times
     closures: dict[tuple[int, tuple[str, ...]], list[Artifact]] = field(default_factory=dict)
+    # listing() by package, kept with the package so that an id is never reused
+    listings: dict[int, tuple[Artifact, Listing]] = field(default_factory=dict)
+    # ids of `packages` (which keep them alive)
+    members: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
@@ -103,6 +107,7 @@ class PackageSet:
         if last is not None and last[0] is run:
             return last[1]
         ps = cls(list(run.packages))
+        ps.members = {id(a) for a in ps.packages}
         for art in ps.packages:
             pkg = art.package
             assert pkg is not None
@@ -116,6 +121,18 @@ class PackageSet:
         # one run is checked at a time; keep its index for every fact that asks
         _LAST[:] = [(run, ps)]
         return ps
+
+    def listing(self, art: Artifact) -> Listing | None:
+        """The package's listing, made once per run; None for an artifact that is not one
+        of the set's packages (its entries may still change)."""
+        hit = self.listings.get(id(art))
+        if hit is not None and hit[0] is art:
+            return hit[1]
+        if id(art) not in self.members:
+            return None
+        made = Listing.of(art)
+        self.listings[id(art)] = (art, made)
+        return made
 
     def satisfiers(self, relation: str, flavor: str) -> list[Artifact]:
         """Packages of the set that satisfy one relation item (any of its alternatives).
@@ -212,35 +229,104 @@ _XEN_BIN_DIR = re.compile(r"/xen[^/]*/bin/")
 _EXECUTABLE = (EntryType.FILE, EntryType.HARDLINK)
 
 
-def real_binaries(art: Artifact, name: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What facts ask of one package's entries many times over (a dozen facts, and the
+    closures of every other package), gathered in one pass."""
+
+    files: tuple[str, ...]
+    # commands(): sorted
+    commands: tuple[str, ...]
+    # real_binaries() by name
+    binaries: dict[str, list[str]]
+    # hypervisor_files(): sorted
+    hypervisors: tuple[str, ...]
+
+    @classmethod
+    def of(cls, art: Artifact) -> Listing:
+        files: list[str] = []
+        commands: list[str] = []
+        binaries: dict[str, list[str]] = {}
+        hypervisors: list[str] = []
+        for path, entry in art.entries.items():
+            if entry.type is EntryType.DIRECTORY:
+                continue
+            files.append(path)
+            if "bin/" in path:  # every bin directory: most paths stop here
+                if _is_real_binary(path, entry):
+                    binaries.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+                if _is_command(path):
+                    commands.append(path)
+            if _is_hypervisor(path):
+                hypervisors.append(path)
+        return cls(tuple(files), tuple(sorted(commands)), binaries, tuple(sorted(hypervisors)))
+
+
+# The helpers below take the package set of the run being checked, when the caller has it,
+# to answer from the package's listing instead of walking its entries again.
+
+
+def _listing(art: Artifact, within: PackageSet | None) -> Listing | None:
+    return within.listing(art) if within is not None else None
+
+
+def files(art: Artifact, within: PackageSet | None = None) -> Sequence[str]:
+    """`art.files` (paths of everything but directories)."""
+    found = _listing(art, within)
+    return found.files if found is not None else art.files
+
+
+def _is_real_binary(path: str, entry: Entry) -> bool:
+    return entry.type in _EXECUTABLE and \
+        (path.startswith(BIN_DIRS) or _XEN_BIN_DIR.search(path) is not None)
+
+
+def real_binaries(art: Artifact, name: str, within: PackageSet | None = None) -> list[str]:
     """Regular files named `name` in a bin directory or a Xen private bin directory."""
+    found = _listing(art, within)
+    if found is not None and "/" not in name:
+        return list(found.binaries.get(name, ()))
     # asked of every package of a set for several names: the cheap name test goes first
     suffix = "/" + name
     return [path for path, entry in art.entries.items()
-            if path.endswith(suffix) and entry.type in _EXECUTABLE
-            and (path.startswith(BIN_DIRS) or _XEN_BIN_DIR.search(path))]
+            if path.endswith(suffix) and _is_real_binary(path, entry)]
 
 
-def commands(art: Artifact) -> list[str]:
+def commands(art: Artifact, within: PackageSet | None = None) -> list[str]:
     """Paths of the commands a package puts on $PATH (files or symlinks in bin dirs)."""
+    found = _listing(art, within)
+    return list(found.commands) if found is not None else _commands(art)
+
+
+def _commands(art: Artifact) -> list[str]:
     return sorted(p for p, e in art.entries.items()
-                  if e.type is not EntryType.DIRECTORY and p.startswith(BIN_DIRS)
-                  and "/" not in p[len(next(d for d in BIN_DIRS if p.startswith(d))):])
+                  if e.type is not EntryType.DIRECTORY and _is_command(p))
+
+
+def _is_command(path: str) -> bool:
+    bindir = next((d for d in BIN_DIRS if path.startswith(d)), None)
+    return bindir is not None and "/" not in path[len(bindir):]
 
 
 def toolstack_packages(run: Run) -> list[Artifact]:
     """Packages that ship the xl toolstack as a real binary (not a wrapper symlink)."""
-    return [a for a in run.packages if real_binaries(a, "xl")]
+    within = PackageSet.of(run)
+    return [a for a in run.packages if real_binaries(a, "xl", within)]
 
 
-def hypervisor_files(art: Artifact) -> list[str]:
+def hypervisor_files(art: Artifact, within: PackageSet | None = None) -> list[str]:
     """`/boot/xen*` hypervisor images, as grub's 20_linux_xen picks them."""
-    out = []
-    for path, entry in art.entries.items():
-        if not path.startswith("/boot/xen") or entry.type is EntryType.DIRECTORY:
-            continue
-        base = path.rsplit("/", 1)[-1]
-        if base.startswith(("xen-syms", "xenpolicy")) or base.endswith((".config", ".map")):
-            continue
-        out.append(path)
-    return sorted(out)
+    found = _listing(art, within)
+    return list(found.hypervisors) if found is not None else _hypervisor_files(art)
+
+
+def _hypervisor_files(art: Artifact) -> list[str]:
+    return sorted(p for p, e in art.entries.items()
+                  if e.type is not EntryType.DIRECTORY and _is_hypervisor(p))
+
+
+def _is_hypervisor(path: str) -> bool:
+    if not path.startswith("/boot/xen"):
+        return False
+    base = path.rsplit("/", 1)[-1]
+    return not (base.startswith(("xen-syms", "xenpolicy")) or base.endswith((".config", ".map")))

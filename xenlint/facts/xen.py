@@ -72,7 +72,8 @@ def closure(subject: Subject) -> list[Artifact]:
 
 def _toolstack(subject: Subject) -> bool:
     art = subject.artifact
-    return art is not None and art.package is not None and bool(ps.real_binaries(art, "xl"))
+    return art is not None and art.package is not None and \
+        bool(ps.real_binaries(art, "xl", ps.PackageSet.of(subject.run)))
 
 
 def _strings(subject: Subject) -> tuple[str, ...] | None:
@@ -84,7 +85,9 @@ def xen_ships_xl(subject: Subject) -> bool | None:
     """Whether the package ships the xl toolstack as a real binary (a wrapper symlink, like
     Debian's /usr/sbin/xl in xen-utils-common, does not count)."""
     art = subject.artifact
-    return bool(ps.real_binaries(art, "xl")) if art is not None and art.package else None
+    if art is None or art.package is None:
+        return None
+    return bool(ps.real_binaries(art, "xl", ps.PackageSet.of(subject.run)))
 
 
 def xen_device_model_path(subject: Subject) -> str | None:
