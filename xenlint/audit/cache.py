@@ -132,7 +132,8 @@ class Cache:
         return h.hexdigest()
 
     def has_memo(self, tag: str, files: list[Path]) -> bool:
-        """Whether `memo` would answer without computing."""
+        """Whether `memo` holds a value for these files (it still computes one when the
+        stored value turns out unreadable)."""
         try:
             return self._blob("indexes", self._memo_key(tag, files)).is_file()
         except OSError:

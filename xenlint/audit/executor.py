@@ -86,12 +86,15 @@ def _quiet_gc() -> Iterator[None]:
     workers need, and its writes to object headers would copy the pages the forked
     workers share (the pattern the `gc.freeze` documentation gives)."""
     was_enabled = gc.isenabled()
+    # unfreeze() releases every frozen object: only when nobody had frozen any before us
+    was_frozen = gc.get_freeze_count() > 0
     gc.disable()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not was_frozen:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 

@@ -183,12 +183,21 @@ def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None)
         return {}
     jobs = [j for j in index_jobs(target, limits)
             if cache is None or not cache.has_memo(j.tag, list(j.files))]
-    return {job.tag: functools.partial(_outcome, submit(job.compute)) for job in jobs}
+    return {job.tag: functools.partial(_outcome, submit, job.compute, submit(job.compute))
+            for job in jobs}
 
 
-def _outcome(future: Future[Any]) -> Any:
+def _outcome(submit: Callable[..., Future[Any]], compute: Callable[[], Any],
+             future: Future[Any]) -> Any:
+    """The parse's result. A worker that died takes every parse of its pool with it: each
+    is run once more, alone (results are asked for one at a time), and only one that
+    kills its worker again is the culprit."""
     try:
         return future.result()
+    except BrokenProcessPool:
+        pass
+    try:
+        return submit(compute).result()
     except BrokenProcessPool:  # a hostile index crashed a C library
         raise ArtifactError("its parser crashed the worker process") from None
 

@@ -106,7 +106,9 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
         try:
             arts, errors = _memo(cache, job, parsed)
         except ArtifactError as exc:  # the worker that parsed it died
-            groups.append(_index_error(name, suite, f"has an unreadable index ({exc})"))
+            # labelled as a sound suite is, so that its overrides are found alike
+            groups.append(Group(name, str(suite), metadata=[
+                Artifact(str(suite), Kind.FILE, error=f"has an unreadable index ({exc})")]))
             continue
         group = _split(name, str(suite), arts, open_contents)
         group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
