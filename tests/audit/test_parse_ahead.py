@@ -421,10 +421,10 @@ def test_usage_error_abandons_the_pool_without_waiting(
         tmp_path: Path, debs: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     root = _two_suites(tmp_path, debs)
 
-    def slow_jobs(target: str, limits: Limits) -> list[IndexJob]:
+    def slow_jobs(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
         # parses that would outlive any test: waiting for them would show
-        return [dataclasses.replace(j, compute=functools.partial(_nap, 120))
-                for j in index_jobs(target, limits)]
+        return [dataclasses.replace(j, pieces=(), compute=functools.partial(_nap, 120))
+                for j in index_jobs(target, limits, pieces)]
 
     abandoned: list[LocalExecutor] = []
     real_abandon = LocalExecutor.abandon
@@ -450,11 +450,11 @@ def test_a_worker_dying_on_an_index_is_that_suites_error(
     root = _two_suites(tmp_path, debs)
     real_jobs = index_jobs
 
-    def hostile_stable(target: str, limits: Limits) -> list[IndexJob]:
+    def hostile_stable(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
         # only stable is parsed ahead, and its parse kills the worker; testing is parsed
         # by discover and its packages are opened in the pool that replaces the dead one
-        return [dataclasses.replace(j, compute=_die) for j in real_jobs(target, limits)
-                if j.tag.endswith("/dists/stable")]
+        return [dataclasses.replace(j, pieces=(), compute=_die)
+                for j in real_jobs(target, limits, pieces) if j.tag.endswith("/dists/stable")]
 
     monkeypatch.setattr(audit_run, "index_jobs", hostile_stable)
     result = audit(str(root), OPTIONS, AuditSettings(jobs=2))
@@ -470,11 +470,12 @@ def test_a_worker_dying_on_one_index_spares_the_other_suites(
     root = _two_suites(tmp_path, debs)
     real_jobs = index_jobs
 
-    def hostile_stable(target: str, limits: Limits) -> list[IndexJob]:
+    def hostile_stable(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
         # testing's parse is sound, merely slower than stable's crash (a big index)
-        return [dataclasses.replace(j, compute=_die) if j.tag.endswith("/dists/stable") else
-                dataclasses.replace(j, compute=functools.partial(_late, 1.0, j.compute))
-                for j in real_jobs(target, limits)]
+        return [dataclasses.replace(j, pieces=(), compute=_die)
+                if j.tag.endswith("/dists/stable") else
+                dataclasses.replace(j, pieces=(), compute=functools.partial(_late, 1.0, j.compute))
+                for j in real_jobs(target, limits, pieces)]
 
     monkeypatch.setattr(audit_run, "index_jobs", hostile_stable)
     result = audit(str(root), OPTIONS, AuditSettings(jobs=2))

@@ -20,7 +20,7 @@ from xenlint.audit.cache import Cache, StatIndex, salt_for
 from xenlint.audit.executor import ALONE, Executor, WorkerCrashed, WorkerTimeout, executor_for
 from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
-from xenlint.audit.targets import Parsed, discover, index_jobs
+from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
 from xenlint.audit.worker import Outcome, WorkerConfig, analyse, relocate
 from xenlint.finding import Report
@@ -181,23 +181,30 @@ def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None)
     submit = getattr(ex, "submit", None)
     if submit is None:
         return {}
-    jobs = [j for j in index_jobs(target, limits)
+    jobs = [j for j in index_jobs(target, limits, ex.jobs)
             if cache is None or not cache.has_memo(j.tag, list(j.files))]
-    return {job.tag: functools.partial(_outcome, submit, job.compute, submit(job.compute))
+    return {job.tag: functools.partial(_outcome, submit, job,
+                                       [submit(call) for call in job.calls()])
             for job in jobs}
 
 
-def _outcome(submit: Callable[..., Future[Any]], compute: Callable[[], Any],
-             future: Future[Any]) -> Any:
+def _outcome(submit: Callable[..., Future[Any]], job: IndexJob,
+             futures: list[Future[Any]]) -> Any:
     """The parse's result. A worker that died takes every parse of its pool with it: each
     is run once more, alone (results are asked for one at a time), and only one that
     kills its worker again is the culprit."""
+    return job.result([_alone_if_broken(submit, call, future)
+                       for call, future in zip(job.calls(), futures, strict=True)])
+
+
+def _alone_if_broken(submit: Callable[..., Future[Any]], call: Callable[[], Any],
+                     future: Future[Any]) -> Any:
     try:
         return future.result()
     except BrokenProcessPool:
         pass
     try:
-        return submit(compute).result()
+        return submit(call).result()
     except BrokenProcessPool:  # a hostile index crashed a C library
         raise ArtifactError("its parser crashed the worker process") from None
 

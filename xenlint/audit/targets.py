@@ -12,6 +12,7 @@ their results in `parsed`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Mapping
@@ -51,11 +52,25 @@ def _index_error(name: str, where: Path, message: str) -> Group:
 @dataclass(frozen=True, slots=True)
 class IndexJob:
     """One repository index parse: its memo tag, the files it reads, and the work itself
-    (a picklable call, so that a worker process can run it)."""
+    (a picklable call, so that a worker process can run it). A big index is parsed in
+    `pieces` that workers run side by side, and `join` makes their results one."""
 
     tag: str
     files: tuple[Path, ...]
     compute: Callable[[], Any]
+    pieces: tuple[Callable[[], Any], ...] = ()
+    join: Callable[[list[Any]], Any] | None = None
+
+    def calls(self) -> tuple[Callable[[], Any], ...]:
+        return self.pieces or (self.compute,)
+
+    def result(self, results: list[Any]) -> Any:
+        """The parse's result from those of `calls()`, in their order."""
+        return self.join(results) if self.join is not None else results[0]
+
+
+# Below this much compressed index, splitting costs more than it saves.
+SPLIT_BYTES = 16 * 1024
 
 
 # tag -> the parse's result, obtained elsewhere (a worker); calling it may raise as the
@@ -68,11 +83,20 @@ def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None) -> Any:
     return cache.memo(job.tag, list(job.files), compute) if cache is not None else compute()
 
 
-def _deb_jobs(root: Path, limits: Limits) -> list[tuple[Path, IndexJob]]:
-    return [(suite, IndexJob(f"deb\0{root}\0{suite}",
-                             tuple(p for p in suite.rglob("*") if p.is_file()),
-                             functools.partial(debrepo.read_suite, root, suite, limits)))
-            for suite in debrepo.suites(root)]
+def _deb_jobs(root: Path, limits: Limits, pieces: int = 1) -> list[tuple[Path, IndexJob]]:
+    out = []
+    for suite in debrepo.suites(root):
+        files = tuple(p for p in suite.rglob("*") if p.is_file())
+        job = IndexJob(f"deb\0{root}\0{suite}", files,
+                       functools.partial(debrepo.read_suite, root, suite, limits))
+        # a Contents file list would be read whole by every piece
+        if pieces > 1 and not debrepo.has_contents(suite) and \
+                sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
+            job = dataclasses.replace(job, join=debrepo.join_parts, pieces=tuple(
+                functools.partial(debrepo.read_part, root, suite, limits, k, pieces)
+                for k in range(pieces)))
+        out.append((suite, job))
+    return out
 
 
 def _rpm_job(root: Path, limits: Limits) -> IndexJob:
@@ -82,15 +106,16 @@ def _rpm_job(root: Path, limits: Limits) -> IndexJob:
                     functools.partial(rpmrepo.read_repo, root, limits))
 
 
-def index_jobs(target: str, limits: Limits) -> list[IndexJob]:
+def index_jobs(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
     """The index parses that `discover(target)` will need, when TARGET is a repository
-    (a tree with repositories inside parses them as it meets them)."""
+    (a tree with repositories inside parses them as it meets them); a big Debian index
+    in up to `pieces` pieces."""
     root = Path(target)
     try:
         if not root.is_dir():
             return []
         if debrepo.is_deb_repo(root):
-            return [job for _suite, job in _deb_jobs(root, limits)]
+            return [job for _suite, job in _deb_jobs(root, limits, pieces)]
         if rpmrepo.is_rpm_repo(root):
             return [_rpm_job(root, limits)]
     except OSError:
