@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _env import xenlint_env
+from _env import xenlint_env, xenlint_python
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = xenlint_env()
+PYTHON = xenlint_python()  # an installed xenlint's start-up (_env.py)
 WORDS = ("xen", "domain", "event", "channel", "grant", "table", "block", "netback", "qemu",
          "hypervisor", "toolstack", "xenstore", "console", "migration", "balloon", "vcpu")
 
@@ -80,7 +81,7 @@ def build_repo(base: Path, n: int, binaries: int = 4) -> Path:
 
 def audit(repo: Path, *args: str) -> float:
     start = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "xenlint", "audit", str(repo),
+    res = subprocess.run([PYTHON, "-m", "xenlint", "audit", str(repo),
                           "--format", "json", *args], env=ENV, capture_output=True)
     elapsed = time.perf_counter() - start
     try:
@@ -106,7 +107,7 @@ print(time.perf_counter() - start, len(result.report.artifacts), result.stats.op
 
 def audit_in_process(repo: Path, jobs: int, cache: Path | None) -> float:
     """The audit alone: the interpreter has started and xenlint is imported first."""
-    res = subprocess.run([sys.executable, "-c", TIMED, str(repo), str(jobs),
+    res = subprocess.run([PYTHON, "-c", TIMED, str(repo), str(jobs),
                           str(cache) if cache else "-"], env=ENV, capture_output=True,
                          text=True, check=True)
     return float(res.stdout.split()[0])

@@ -19,10 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _env import xenlint_env
+from _env import xenlint_env, xenlint_python
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = xenlint_env()
+PYTHON = xenlint_python()  # an installed xenlint's start-up (_env.py)
 PEAK_GOAL_MB = 150.0
 
 # Read the image in a fresh interpreter, exactly as `xenlint inspect` would.
@@ -42,7 +43,7 @@ def measure(cmd: list[str], runs: int) -> tuple[float, float, float, str]:
     out = ""
     for _ in range(runs):
         # a fresh process per run: RUSAGE_CHILDREN's maxrss is the max over waited children
-        probe = [sys.executable, "-c", (
+        probe = [PYTHON, "-c", (
             "import resource, subprocess, sys, time; "
             "t = time.perf_counter(); "
             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
@@ -78,7 +79,7 @@ def main() -> int:
     args = parser.parse_args()
     image = args.image or largest_initramfs(args.corpus)
     print(f"image: {image} ({image.stat().st_size:,} bytes)")
-    rows = [("xenlint", *measure([sys.executable, "-c", XENLINT_CHILD, str(image)], args.runs))]
+    rows = [("xenlint", *measure([PYTHON, "-c", XENLINT_CHILD, str(image)], args.runs))]
     if shutil.which("lsinitramfs"):
         rows.append(("lsinitramfs", *measure(["lsinitramfs", str(image)], args.runs)))
     else:

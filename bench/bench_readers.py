@@ -28,11 +28,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _env import xenlint_env
+from _env import xenlint_env, xenlint_python
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = xenlint_env()
-XENLINT = [sys.executable, "-m", "xenlint"]
+PYTHON = xenlint_python()  # an installed xenlint's start-up (_env.py)
+XENLINT = [PYTHON, "-m", "xenlint"]
 GOAL_DEB, GOAL_RPM, GOAL_RSS_MB = 1.3, 0.1, 150.0
 
 # Runs inside a subprocess: times only the reading (not interpreter start-up or imports),
@@ -95,9 +96,9 @@ def bench_deb(corpus: Path, repeat: int) -> None:
     floor = best(f"dpkg-deb --fsys-tarfile '{deb}' >/dev/null", repeat)
     ours = best([*XENLINT, "inspect", str(deb)], repeat)
     ours_json = best([*XENLINT, "inspect", "--format", "json", str(deb)], repeat)
-    reader = json.loads(best([sys.executable, "-c", FACTS_PROBE, str(deb)], repeat,
+    reader = json.loads(best([PYTHON, "-c", FACTS_PROBE, str(deb)], repeat,
                              capture=True).stdout)
-    startup = best([sys.executable, "-c", "import xenlint.cli, xenlint.commands.inspect"],
+    startup = best([PYTHON, "-c", "import xenlint.cli, xenlint.commands.inspect"],
                    repeat)
     print(f"(a) {deb.name} ({deb.stat().st_size / 1e6:.1f} MB)")
     print(f"    floor  dpkg-deb --fsys-tarfile   wall {floor.wall:6.3f} s  cpu {floor.cpu:6.3f} s")
@@ -122,7 +123,7 @@ def bench_rpm(corpus: Path, repeat: int) -> None:
         return
     rpm = rpms[-1]
     floor = best(f"rpm2cpio '{rpm}' | cpio -t --quiet >/dev/null", repeat)
-    facts = json.loads(best([sys.executable, "-c", FACTS_PROBE, str(rpm)], repeat,
+    facts = json.loads(best([PYTHON, "-c", FACTS_PROBE, str(rpm)], repeat,
                             capture=True).stdout)
     whole = best([*XENLINT, "inspect", str(rpm)], repeat)
     print(f"(b) {rpm.name} ({rpm.stat().st_size / 1e6:.1f} MB, {facts['files']} files)")
