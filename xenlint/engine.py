@@ -137,10 +137,9 @@ def evaluate(rules: Iterable[Rule], subjects: Sequence[Subject],
     unknowns: list[Unknown] = []
     # Subjects by kind, each with one view per profile shared by every rule: an archive of
     # 20,000 packages otherwise costs a million kind tests and half a million views.
-    by_kind: dict[str, list[dict[str, Subject]]] = {}
+    by_kind: dict[str, list[_Views]] = {}
     for subject in subjects:
-        by_kind.setdefault(subject.kind, []).append(
-            {profile: subject.with_profile(profile) for profile in profiles})
+        by_kind.setdefault(subject.kind, []).append(_Views(subject))
     for rule in rules:
         wanted = [p for p in profiles if p in rule.profiles]
         if not wanted:
@@ -157,7 +156,22 @@ def evaluate(rules: Iterable[Rule], subjects: Sequence[Subject],
     return findings, unknowns
 
 
-def _answers(rule: Rule, views: dict[str, Subject], wanted: list[str],
+class _Views(dict[str, Subject]):
+    """A subject's view for each profile, made when a rule first asks for that profile
+    (a rule blind to the profile asks for one)."""
+
+    __slots__ = ("subject",)
+
+    def __init__(self, subject: Subject) -> None:
+        super().__init__()
+        self.subject = subject
+
+    def __missing__(self, profile: str) -> Subject:
+        view = self[profile] = self.subject.with_profile(profile)
+        return view
+
+
+def _answers(rule: Rule, views: _Views, wanted: list[str],
              once: bool) -> list[Finding | Unknown | None]:
     if not once:
         return [check_rule(rule, views[profile]) for profile in wanted]

@@ -66,12 +66,15 @@ def _numeric(a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
+_PLAIN = (str, bool, int, float)
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def compare(op: str, a: Any, b: Any) -> bool:
     """Compare two known values; raises ValueError/TypeError when they cannot be ordered."""
     if op in ("==", "!="):
+        if type(a) is type(b) and type(a) in _PLAIN:  # most comparisons: no conversion
+            return bool(a == b) == (op == "==")
         if isinstance(b, Version):
             a, b = b, a
         try:

@@ -31,6 +31,8 @@ class FactSpec:
     doc: str
     # True when the value depends on the profile being checked (rare); cached per profile
     per_profile: bool = False
+    # the cache key of a fact that is not per profile, made once
+    key: tuple[str, str] = ("", "")
 
 
 _REGISTRY: dict[str, FactSpec] = {}
@@ -48,7 +50,7 @@ def fact(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"fact {name} registered twice")
         doc = (fn.__doc__ or "").strip()
-        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile)
+        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile, (name, ""))
         return fn
 
     return register
@@ -124,21 +126,23 @@ class Subject:
         spec = _REGISTRY.get(name)
         if spec is None or self.kind not in spec.subjects:
             return None
-        key = (name, self.profile if spec.per_profile else "")
-        if key not in self._cache:
-            try:
-                self._cache[key] = spec.fn(self)
-            except ArtifactError as exc:
-                # reading a member failed (corrupt, over a limit): the fact is not shown
-                self._cache[key] = None
-                self.failures[name] = str(exc)
-            except Exception as exc:
-                # a fact tripping over unexpected bytes must not end the run with a traceback
-                if os.environ.get("XENLINT_DEBUG"):
-                    raise
-                self._cache[key] = None
-                self.failures[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return self._cache[key]
+        key = (name, self.profile) if spec.per_profile else spec.key
+        if key in self._cache:  # asked by every rule that names it, on every subject
+            return self._cache[key]
+        try:
+            value = spec.fn(self)
+        except ArtifactError as exc:
+            # reading a member failed (corrupt, over a limit): the fact is not shown
+            value = None
+            self.failures[name] = str(exc)
+        except Exception as exc:
+            # a fact tripping over unexpected bytes must not end the run with a traceback
+            if os.environ.get("XENLINT_DEBUG"):
+                raise
+            value = None
+            self.failures[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        self._cache[key] = value
+        return value
 
     def computed(self) -> list[str]:
         """Names of the facts computed so far (tests use it to check laziness)."""
