@@ -9,7 +9,7 @@ Provides, the named thing in a version that meets the constraint.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from debian.deb822 import PkgRelation
@@ -295,12 +295,13 @@ def real_binaries(art: Artifact, name: str, within: PackageSet | None = None) ->
 def commands(art: Artifact, within: PackageSet | None = None) -> list[str]:
     """Paths of the commands a package puts on $PATH (files or symlinks in bin dirs)."""
     found = _listing(art, within)
-    return list(found.commands) if found is not None else _commands(art)
+    return list(found.commands) if found is not None else _paths(art, _is_command)
 
 
-def _commands(art: Artifact) -> list[str]:
+def _paths(art: Artifact, test: Callable[[str], bool]) -> list[str]:
+    """The sorted paths of everything but directories that pass `test`."""
     return sorted(p for p, e in art.entries.items()
-                  if e.type is not EntryType.DIRECTORY and _is_command(p))
+                  if e.type is not EntryType.DIRECTORY and test(p))
 
 
 def _is_command(path: str) -> bool:
@@ -317,12 +318,7 @@ def toolstack_packages(run: Run) -> list[Artifact]:
 def hypervisor_files(art: Artifact, within: PackageSet | None = None) -> list[str]:
     """`/boot/xen*` hypervisor images, as grub's 20_linux_xen picks them."""
     found = _listing(art, within)
-    return list(found.hypervisors) if found is not None else _hypervisor_files(art)
-
-
-def _hypervisor_files(art: Artifact) -> list[str]:
-    return sorted(p for p, e in art.entries.items()
-                  if e.type is not EntryType.DIRECTORY and _is_hypervisor(p))
+    return list(found.hypervisors) if found is not None else _paths(art, _is_hypervisor)
 
 
 def _is_hypervisor(path: str) -> bool:
