@@ -1,7 +1,7 @@
 """Parse-ahead: an audit parses a repository's indexes in its worker pool (one call per
 suite) while it loads the rules, and `discover` takes those results. Also the pieces it
 rests on: `Cache.has_memo`, `LocalExecutor.submit`/`abandon`, and the main process's
-paused garbage collector (`_quiet_gc`)."""
+paused garbage collector (`paused_gc`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from audit_repos import FIXTURE_RPMS, deb_repo, make_deb, rpm_repo
 from xenlint.audit import debrepo, rpmrepo
 from xenlint.audit import run as audit_run
 from xenlint.audit.cache import Cache
-from xenlint.audit.executor import LocalExecutor, _quiet_gc
+from xenlint.audit.executor import LocalExecutor, paused_gc
 from xenlint.audit.model import Group
 from xenlint.audit.run import AuditResult, AuditSettings, audit
 from xenlint.audit.targets import IndexJob, discover, index_jobs
@@ -273,14 +273,22 @@ def test_workers_collect_garbage_and_the_main_process_state_is_restored() -> Non
     before = (gc.isenabled(), gc.get_freeze_count())
     ex = LocalExecutor(1)
     try:
-        # the worker forks while the main process's collector is paused
-        assert ex.submit(gc.isenabled).result(timeout=30) is True
+        # the worker forks while the main process's collector is paused; it reads
+        # packages (run) with its own collector on
+        assert dict(ex.run(_gc_enabled, ["x"])) == {"x": True}
+        # a submitted call (an index parse) runs with it paused, and it is on again after
+        assert ex.submit(gc.isenabled).result(timeout=30) is False
+        assert dict(ex.run(_gc_enabled, ["y"])) == {"y": True}
         if multiprocessing.get_start_method() == "fork":
             # what existed was frozen before the fork, and the worker keeps it so
             assert ex.submit(gc.get_freeze_count).result(timeout=30) > 0
         assert (gc.isenabled(), gc.get_freeze_count()) == before
     finally:
         ex.close()
+
+
+def _gc_enabled(_item: str) -> bool:
+    return gc.isenabled()
 
 
 def test_abandon_stops_running_work_at_once() -> None:
@@ -300,10 +308,10 @@ def test_abandon_stops_running_work_at_once() -> None:
         ex.close()
 
 
-# --- _quiet_gc -------------------------------------------------------------------------
+# --- paused_gc -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_quiet_gc_pauses_and_restores(enabled: bool) -> None:
+def testpaused_gc_pauses_and_restores(enabled: bool) -> None:
     was = gc.isenabled()
     try:
         if enabled:
@@ -311,12 +319,12 @@ def test_quiet_gc_pauses_and_restores(enabled: bool) -> None:
         else:
             gc.disable()
         frozen = gc.get_freeze_count()
-        with _quiet_gc():
+        with paused_gc():
             assert not gc.isenabled()
             assert gc.get_freeze_count() > frozen  # what exists now is frozen
         assert gc.isenabled() is enabled
         assert gc.get_freeze_count() == frozen
-        with pytest.raises(RuntimeError), _quiet_gc():
+        with pytest.raises(RuntimeError), paused_gc():
             raise RuntimeError("an audit failing while the pool runs")
         assert gc.isenabled() is enabled
         assert gc.get_freeze_count() == frozen
@@ -327,12 +335,12 @@ def test_quiet_gc_pauses_and_restores(enabled: bool) -> None:
             gc.disable()
 
 
-def test_quiet_gc_keeps_an_earlier_freeze() -> None:
+def testpaused_gc_keeps_an_earlier_freeze() -> None:
     gc.freeze()  # as a pre-fork server embedding xenlint would
     try:
         frozen = gc.get_freeze_count()
         assert frozen > 0
-        with _quiet_gc():
+        with paused_gc():
             pass
         assert gc.get_freeze_count() == frozen
     finally:

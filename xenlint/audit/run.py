@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import verdicts
 from xenlint.audit.cache import Cache, StatIndex, salt_for
-from xenlint.audit.executor import ALONE, Executor, WorkerCrashed, WorkerTimeout, executor_for
+from xenlint.audit.executor import (
+    ALONE,
+    Executor,
+    WorkerCrashed,
+    WorkerTimeout,
+    executor_for,
+    paused_gc,
+)
 from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
@@ -214,7 +221,8 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
     """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
     ex = executor or executor_for(settings.executor, settings.jobs)
     try:
-        result = _audit(target, options, settings, progress, ex)
+        with paused_gc():  # the main process builds views and findings, it drops little
+            result = _audit(target, options, settings, progress, ex)
     except BaseException:
         if executor is None:
             abandon = getattr(ex, "abandon", None)
