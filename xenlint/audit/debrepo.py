@@ -111,7 +111,7 @@ def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
     for line in raw:
         if line.startswith(b"#"):
             continue
-        if line.strip(b"\r\n").isspace() or not line.strip(b"\r\n"):
+        if not line.strip():  # empty, or whitespace only
             if para:
                 yield para
                 para = []

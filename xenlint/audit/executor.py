@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 # Items travel in batches: one future, one pickle and one result message per batch instead
 # of per item, which is most of what the main process spends on an audit of small packages.
@@ -58,6 +58,7 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class Submitter(Protocol):
     """What an executor may add: run one call now and return its future, so that work
     needing no rule (parsing repository indexes) overlaps the main process's own."""

@@ -20,6 +20,7 @@ from xenlint.audit.cache import Cache, StatIndex, salt_for
 from xenlint.audit.executor import (
     ALONE,
     Executor,
+    Submitter,
     WorkerCrashed,
     WorkerTimeout,
     executor_for,
@@ -185,13 +186,12 @@ def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None)
     """Start parsing TARGET's repository indexes in the pool, one call per suite, unless
     the cache already holds them: they need no rule, so they run while the main process
     loads the rules. An executor without `submit` leaves them to `discover`."""
-    submit = getattr(ex, "submit", None)
-    if submit is None:
+    if not isinstance(ex, Submitter):
         return {}
     jobs = [j for j in index_jobs(target, limits, ex.jobs)
             if cache is None or not cache.has_memo(j.tag, list(j.files))]
-    return {job.tag: functools.partial(_outcome, submit, job,
-                                       [submit(call) for call in job.calls()])
+    return {job.tag: functools.partial(_outcome, ex.submit, job,
+                                       [ex.submit(call) for call in job.calls()])
             for job in jobs}
 
 
@@ -220,17 +220,17 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
           progress: Progress | None = None, executor: Executor | None = None) -> AuditResult:
     """Audit TARGET. Raises lint.LintError for a usage problem (config, rules, overrides)."""
     ex = executor or executor_for(settings.executor, settings.jobs)
+    owned = executor is None
     try:
         with paused_gc():  # the main process builds views and findings, it drops little
-            result = _audit(target, options, settings, progress, ex)
+            return _audit(target, options, settings, progress, ex)
     except BaseException:
-        if executor is None:
-            abandon = getattr(ex, "abandon", None)
-            (abandon or ex.close)()  # a usage error need not wait for the index parse
+        if owned and isinstance(ex, Submitter):
+            ex.abandon()  # a usage error need not wait for the index parse
         raise
-    if executor is None:
-        ex.close()
-    return result
+    finally:
+        if owned:
+            ex.close()
 
 
 def _audit(target: str, options: LintOptions, settings: AuditSettings,

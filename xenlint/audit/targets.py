@@ -45,8 +45,8 @@ def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> 
     return group
 
 
-def _index_error(name: str, where: Path, message: str) -> Group:
-    return Group(name, name, metadata=[Artifact(str(where), Kind.FILE, error=message)])
+def _index_error(name: str, where: Path, message: str, label: str | None = None) -> Group:
+    return Group(name, label or name, metadata=[Artifact(str(where), Kind.FILE, error=message)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +132,8 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             arts, errors = _memo(cache, job, parsed)
         except ArtifactError as exc:  # the worker that parsed it died
             # labelled as a sound suite is, so that its overrides are found alike
-            groups.append(Group(name, str(suite), metadata=[
-                Artifact(str(suite), Kind.FILE, error=f"has an unreadable index ({exc})")]))
+            groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
+                                       label=str(suite)))
             continue
         group = _split(name, str(suite), arts, open_contents)
         group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]

@@ -31,8 +31,11 @@ class FactSpec:
     doc: str
     # True when the value depends on the profile being checked (rare); cached per profile
     per_profile: bool = False
-    # the cache key of a fact that is not per profile, made once
-    key: tuple[str, str] = ("", "")
+    # the cache key of a fact that is not per profile, made once: Subject.get is hot
+    key: tuple[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.name, ""))
 
 
 _REGISTRY: dict[str, FactSpec] = {}
@@ -50,7 +53,7 @@ def fact(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"fact {name} registered twice")
         doc = (fn.__doc__ or "").strip()
-        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile, (name, ""))
+        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile)
         return fn
 
     return register

@@ -96,9 +96,9 @@ class PackageSet:
     memo: dict[str, object] = field(default_factory=dict)
     # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times
     closures: dict[tuple[int, tuple[str, ...]], list[Artifact]] = field(default_factory=dict)
-    # listing() by package, kept with the package so that an id is never reused
-    listings: dict[int, tuple[Artifact, Listing]] = field(default_factory=dict)
-    # ids of `packages` (which keep them alive)
+    # listing() by id of a package; `packages` keeps them alive, so an id is never reused
+    listings: dict[int, Listing] = field(default_factory=dict)
+    # ids of `packages`
     members: set[int] = field(default_factory=set)
 
     @classmethod
@@ -125,14 +125,12 @@ class PackageSet:
     def listing(self, art: Artifact) -> Listing | None:
         """The package's listing, made once per run; None for an artifact that is not one
         of the set's packages (its entries may still change)."""
-        hit = self.listings.get(id(art))
-        if hit is not None and hit[0] is art:
-            return hit[1]
         if id(art) not in self.members:
             return None
-        made = Listing.of(art)
-        self.listings[id(art)] = (art, made)
-        return made
+        found = self.listings.get(id(art))
+        if found is None:
+            found = self.listings[id(art)] = Listing.of(art)
+        return found
 
     def satisfiers(self, relation: str, flavor: str) -> list[Artifact]:
         """Packages of the set that satisfy one relation item (any of its alternatives).
