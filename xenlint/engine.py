@@ -130,29 +130,49 @@ def profile_blind(rule: Rule) -> bool:
     return True
 
 
+# A result with where it falls in `evaluate`'s order: (rule index, subject index, profile
+# index). Parts of one evaluation, run apart, merge back into that order by sorting.
+Tagged = tuple[tuple[int, int, int], Finding | Unknown]
+
+
 def evaluate(rules: Iterable[Rule], subjects: Sequence[Subject],
              profiles: Sequence[str]) -> tuple[list[Finding], list[Unknown]]:
     """Every selected rule on every subject of its kind, for each of its profiles asked for."""
-    findings: list[Finding] = []
-    unknowns: list[Unknown] = []
+    return untag(evaluate_part(list(rules), subjects, profiles))
+
+
+def evaluate_part(rules: Sequence[Rule], subjects: Sequence[Subject],
+                  profiles: Sequence[str], only: Iterable[int] | None = None) -> list[Tagged]:
+    """`evaluate` of the subjects at the indices `only` (default: all), tagged."""
+    out: list[Tagged] = []
     # Subjects by kind, each with one view per profile shared by every rule: an archive of
     # 20,000 packages otherwise costs a million kind tests and half a million views.
-    by_kind: dict[str, list[_Views]] = {}
-    for subject in subjects:
-        by_kind.setdefault(subject.kind, []).append(_Views(subject))
-    for rule in rules:
+    by_kind: dict[str, list[tuple[int, _Views]]] = {}
+    for index in range(len(subjects)) if only is None else only:
+        subject = subjects[index]
+        by_kind.setdefault(subject.kind, []).append((index, _Views(subject)))
+    for rule_index, rule in enumerate(rules):
         wanted = [p for p in profiles if p in rule.profiles]
         if not wanted:
             continue
         # a rule blind to the profile is checked once; its answer holds for each profile
         once = profile_blind(rule)
-        for views in by_kind.get(rule.applies_to, ()):
-            results = _answers(rule, views, wanted, once)
-            for result in results:
-                if isinstance(result, Finding):
-                    findings.append(result)
-                elif isinstance(result, Unknown):
-                    unknowns.append(result)
+        for index, views in by_kind.get(rule.applies_to, ()):
+            for k, result in enumerate(_answers(rule, views, wanted, once)):
+                if result is not None:
+                    out.append(((rule_index, index, k), result))
+    return out
+
+
+def untag(tagged: Iterable[Tagged]) -> tuple[list[Finding], list[Unknown]]:
+    """Findings and unknowns, in the order of their tags."""
+    findings: list[Finding] = []
+    unknowns: list[Unknown] = []
+    for _tag, result in sorted(tagged, key=lambda t: t[0]):
+        if isinstance(result, Finding):
+            findings.append(result)
+        else:
+            unknowns.append(result)
     return findings, unknowns
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,10 +12,15 @@ from xenlint import overrides as ovr
 from xenlint.artifact import Artifact
 from xenlint.config import PROFILES, Config, ConfigError, load_config
 from xenlint.engine import build_subjects, evaluate
-from xenlint.finding import ReadError, Report, Severity
+from xenlint.facts import Subject
+from xenlint.finding import Finding, ReadError, Report, Severity, Unknown
 from xenlint.limits import Limits
 from xenlint.readers import read_path
 from xenlint.rulebook import Rule, default_rule_dirs, load_rulebook
+
+# engine.evaluate, or something that gives the same answer another way (audit/shards.py)
+Evaluator = Callable[[list[Rule], list[Subject], Sequence[str]],
+                     tuple[list[Finding], list[Unknown]]]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -120,7 +125,8 @@ def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
 
 
 def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Config,
-                  book: tuple[list[Rule], list[Rule]], inputs: Sequence[str]) -> Report:
+                  book: tuple[list[Rule], list[Rule]], inputs: Sequence[str],
+                  evaluator: Evaluator = evaluate) -> Report:
     """Check artifacts with rules already loaded (`book` = known, selected): what audits call
     once per package set, so the rulebook is loaded once per run."""
     known, rules = book
@@ -128,7 +134,7 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
     found_overrides = _overrides(options, config, inputs)
     ran = [r for r in rules if set(r.profiles) & set(profiles)]
     label = inputs[0] if len(inputs) == 1 else ""
-    findings, unknowns = evaluate(ran, build_subjects(artifacts, label), profiles)
+    findings, unknowns = evaluator(ran, build_subjects(artifacts, label), profiles)
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
                                  [r.id for r in known])
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),

@@ -223,7 +223,7 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
     owned = executor is None
     try:
         with paused_gc():  # the main process builds views and findings, it drops little
-            return _audit(target, options, settings, progress, ex)
+            return _audit(target, options, settings, progress, ex, owned)
     except BaseException:
         if owned and isinstance(ex, Submitter):
             ex.abandon()  # a usage error need not wait for the index parse
@@ -234,7 +234,7 @@ def audit(target: str, options: LintOptions, settings: AuditSettings,
 
 
 def _audit(target: str, options: LintOptions, settings: AuditSettings,
-           progress: Progress | None, ex: Executor) -> AuditResult:
+           progress: Progress | None, ex: Executor, owned: bool) -> AuditResult:
     start = time.perf_counter()
     stats = AuditStats()
     from xenlint.lint import config_for
@@ -254,6 +254,8 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
     views = analyse_all(todo, shas, options, settings, cache, stats, progress, ex,
                         rules.facts)
+    if owned:
+        ex.close()  # its threads must end before lint may fork (shards.py)
     for item, sha in shas.items():
         if sha and not item.sha256:
             index.record(item.path, sha)
@@ -266,7 +268,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
             stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
             stats.skipped += sum(views.get(i, 0) is None for i in group.items)
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
-                part = verdicts.lint_group(arts, options, rules, group.label)
+                part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs)
                 k = verdicts.key(group, shas, options, rules, cache) if cache else None
                 if cache and k:
                     cache.put_report(k, part)

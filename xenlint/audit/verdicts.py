@@ -3,6 +3,7 @@ report of a group whose inputs, options, configuration and rules have not change
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 from dataclasses import dataclass
@@ -52,14 +53,16 @@ class Rules:
 
 
 def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
-               label: str) -> Report:
+               label: str, parts: int = 1) -> Report:
     """`lint_artifacts`, but given the group's own input label, as `check DIR` passes the
     directory: the package-set subject is named after it and `xenlint-overrides` is
-    looked for beside it. The rulebook is loaded once per audit, not per group."""
+    looked for beside it. The rulebook is loaded once per audit, not per group. A big
+    group is linted in up to `parts` processes (shards.py)."""
     from xenlint import lint
+    from xenlint.audit.shards import evaluate_in_parts
 
     return lint.lint_selected(artifacts, options, rules.config, (rules.known, rules.selected),
-                      [label])
+                              [label], functools.partial(evaluate_in_parts, parts=parts))
 
 
 def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,

@@ -1,0 +1,106 @@
+"""Lint of one big package set in parts, side by side, in processes forked from this one.
+
+Every part needs the whole set (package-set facts: closures, who ships a path), which a
+forked child inherits for free and which would cost more to pickle than to lint. So this
+is local and fork-only: where fork is not available, or where another thread runs (fork
+would copy its locks in whatever state they are), the set is linted in this process as
+`check` does. Forking pays only for big sets: after a fork, parent and child both copy
+every page they write to (reference counts), which costs more than linting a few hundred
+packages. The children return tagged results that merge into exactly `evaluate`'s order,
+and the member contents their facts had to read from disk, so that the audit can cache
+them as after a serial lint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from xenlint.artifact import Artifact
+from xenlint.engine import Tagged, evaluate_part, untag
+from xenlint.facts import Subject
+from xenlint.finding import Finding, Unknown
+from xenlint.rulebook import Rule
+
+# Below this many subjects, forking costs more than the parts save (docs/audit.md).
+MIN_SUBJECTS = 4000
+
+
+# What the children inherit: set just before they fork, cleared after.
+_WORK: _Work | None = None
+
+
+class _Work:
+    def __init__(self, rules: Sequence[Rule], subjects: Sequence[Subject],
+                 profiles: Sequence[str], parts: list[list[int]]) -> None:
+        self.rules, self.subjects, self.profiles, self.parts = rules, subjects, profiles, parts
+        self.artifacts = _artifacts(subjects)
+        # contents are only ever added to `_captured`: what a child adds comes last
+        self.held = [len(a._captured) for a in self.artifacts]
+
+
+# member path -> bytes that a child's facts read, by index in `_Work.artifacts`
+Learned = dict[int, dict[str, bytes]]
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and \
+        threading.active_count() == 1
+
+
+def _artifacts(subjects: Sequence[Subject]) -> list[Artifact]:
+    """Every artifact the subjects' runs hold, nested ones included, in a fixed order."""
+    runs = {id(s.run): s.run for s in subjects}
+    seen: dict[int, Artifact] = {}
+    for run in runs.values():
+        for art in run.artifacts:
+            for a in art.walk():
+                seen.setdefault(id(a), a)
+    return list(seen.values())
+
+
+def _part(k: int) -> tuple[list[Tagged], Learned]:
+    work = _WORK
+    assert work is not None, "a part runs only in a child forked by evaluate_in_parts"
+    tagged = evaluate_part(work.rules, work.subjects, work.profiles, work.parts[k])
+    learned = {i: dict(itertools.islice(a._captured.items(), work.held[i], None))
+               for i, a in enumerate(work.artifacts) if len(a._captured) > work.held[i]}
+    return tagged, learned
+
+
+def evaluate_in_parts(rules: Sequence[Rule], subjects: Sequence[Subject],
+                      profiles: Sequence[str], parts: int
+                      ) -> tuple[list[Finding], list[Unknown]]:
+    """`engine.evaluate`, in `parts` processes (this one among them) when it pays."""
+    rules = list(rules)
+    if parts < 2 or len(subjects) < MIN_SUBJECTS or not can_fork():
+        return untag(evaluate_part(rules, subjects, profiles))
+    # The package-set subjects first, here: their facts index the whole set (who ships
+    # what, each package's listing, closures), which every part would otherwise redo.
+    whole = [i for i, s in enumerate(subjects) if s.kind == "packages"]
+    tagged = evaluate_part(rules, subjects, profiles, whole)
+    rest = [i for i, s in enumerate(subjects) if s.kind != "packages"]
+    global _WORK
+    work = _WORK = _Work(rules, subjects, profiles, [rest[k::parts] for k in range(parts)])
+    try:
+        with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork")) \
+                as pool:
+            futures = [pool.submit(_part, k) for k in range(1, parts)]
+            tagged += evaluate_part(rules, subjects, profiles, work.parts[0])
+            results = [f.result() for f in futures]
+    except BrokenProcessPool:  # a child died (out of memory?): the children's parts, here
+        for k in range(1, parts):
+            tagged += evaluate_part(rules, subjects, profiles, work.parts[k])
+        return untag(tagged)
+    finally:
+        _WORK = None
+    for part_tagged, learned in results:
+        tagged += part_tagged
+        for i, contents in learned.items():
+            for path, data in contents.items():
+                work.artifacts[i]._captured.setdefault(path, data)
+    return untag(tagged)
