@@ -58,3 +58,26 @@ def test_changes_miss_the_memo(tmp_path: Path) -> None:
     assert not any(f["rule"] == "meta-package-missing-docs"
                    for f in json.loads(out)["findings"])
     assert audit(target, cache, "--no-cache")[2]
+
+
+def test_an_edited_rule_file_changes_the_rule_set_hash(tmp_path: Path) -> None:
+    from xenlint.audit.cache import _ruleset_hash, salt_for
+    from xenlint.limits import Limits
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = rules / "extra.toml"
+    rule.write_text('severity = "info"\n')
+    salts = [salt_for(Limits(), (rules,))]
+    # a longer file; then one of the same size (a changed letter), a second later
+    for text, shift in (('severity = "warning"\n', 0), ('severity = "warninG"\n', 1)):
+        rule.write_text(text)
+        st = rule.stat()
+        os.utime(rule, ns=(st.st_atime_ns, st.st_mtime_ns + shift * 10**9))
+        _ruleset_hash.cache_clear()  # computed once per process, since code does not change
+        salts.append(salt_for(Limits(), (rules,)))
+    (rules / "notes.txt").write_text("not a rule file")
+    _ruleset_hash.cache_clear()
+    salts.append(salt_for(Limits(), (rules,)))
+    assert salts[0] != salts[1] != salts[2]  # new size; same size, new time
+    assert salts[3] == salts[2]  # files that are no rule do not count

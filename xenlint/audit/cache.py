@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -37,13 +37,19 @@ def default_root() -> Path:
     return Path(base) / "xenlint"
 
 
-def _hash_tree(h: Any, root: Path, suffixes: tuple[str, ...]) -> None:
+def _stamp_tree(h: Any, root: Path, suffixes: tuple[str, ...]) -> None:
+    """Each file's path, size and modification time. An edited file gets a new stamp, as
+    Python's own bytecode cache and the run memo (runmemo.py) assume; reading all 130
+    files of xenlint on every run would cost a cached re-run a tenth of its time."""
     if not root.is_dir():
         return
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in suffixes and "__pycache__" not in p.parts:
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            h.update(p.read_bytes())
+        if p.suffix in suffixes and "__pycache__" not in p.parts:
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                if stat.S_ISREG(st.st_mode):
+                    h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0"
+                             f"{st.st_mtime_ns}\n".encode())
 
 
 def ruleset_hash(rule_dirs: tuple[Path, ...] = ()) -> str:
@@ -57,10 +63,10 @@ def ruleset_hash(rule_dirs: tuple[Path, ...] = ()) -> str:
 def _ruleset_hash(rule_dirs: tuple[Path, ...], patterns: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     pkg = Path(xenlint.__file__).parent
-    _hash_tree(h, pkg, (".py", ".lark", ".toml", ".json"))
+    _stamp_tree(h, pkg, (".py", ".lark", ".toml", ".json"))
     for extra in (pkg.parent / "rules", *rule_dirs):
         h.update(str(extra).encode() + b"\0")
-        _hash_tree(h, extra, (".toml", ".lark"))
+        _stamp_tree(h, extra, (".toml", ".lark"))
     h.update("\0".join(patterns).encode())
     return h.hexdigest()
 
@@ -70,6 +76,8 @@ def salt_for(limits: Limits, rule_dirs: tuple[Path, ...] = ()) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile  # only a run that writes needs it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
