@@ -30,3 +30,30 @@ def test_every_field_of_an_entry_survives() -> None:
     entry = Entry("/usr/sbin/xl", EntryType.SYMLINK, 0o777, 12, "../lib/xen/bin/xl")
     back = pickle.loads(pickle.dumps(entry))
     assert back == entry and back.type is EntryType.SYMLINK and hash(back) == hash(entry)
+
+
+def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
+    """Artifact pickles its entries as columns (artifact.__reduce__): every other field,
+    nested children, captured contents and keys that are not the entry's path included."""
+    import dataclasses
+
+    from xenlint.artifact import Kind, Package
+
+    inner = Artifact("x.deb!/boot/initrd.img", Kind.INITRAMFS, initramfs={"generator": "dracut"},
+                     entries={"/init": Entry("/init", EntryType.FILE, 0o755, 9)})
+    art = Artifact("x.deb", Kind.DEB, Package("x", "1", depends=["y (>= 2)"]),
+                   entries={"/boot/initrd.img": Entry("/boot/initrd.img", EntryType.FILE, 0o600, 7),
+                            "/usr/bin/xl": Entry("/usr/bin/xl", EntryType.SYMLINK, 0o777, 0,
+                                                 "../lib/xen/bin/xl"),
+                            "odd key": Entry("/odd/path", EntryType.DIRECTORY, 0o755)},
+                   children=[inner], error=None, kernel={"release": "6.1"}, config={"A": "y"},
+                   module={"name": "m"}, iso={"volume": "v"}, unsafe_paths=["../x"],
+                   meta={"compression": "xz"}, sha256="ab" * 32)
+    art.capture("/boot/initrd.img", b"initrd!")
+    back = pickle.loads(pickle.dumps(art, protocol=pickle.HIGHEST_PROTOCOL))
+    for field in dataclasses.fields(Artifact):
+        assert getattr(back, field.name) == getattr(art, field.name), field.name
+    assert list(back.entries) == list(art.entries)  # order too
+    assert back.entries["/usr/bin/xl"].type is EntryType.SYMLINK
+    assert back.children[0].entries["/init"].mode == 0o755
+    assert back.read("/boot/initrd.img") == b"initrd!"
