@@ -4,6 +4,7 @@ give exactly what one parse gives, and a repository is split only where it pays.
 from __future__ import annotations
 
 import functools
+import gzip
 import lzma
 import pickle
 import random
@@ -14,7 +15,7 @@ from debian.deb822 import Deb822
 
 from xenlint.audit import debrepo
 from xenlint.audit.run import AuditSettings, audit
-from xenlint.audit.targets import SPLIT_BYTES, discover, index_jobs
+from xenlint.audit.targets import SPLIT_BYTES, index_jobs
 from xenlint.limits import Limits
 from xenlint.lint import LintOptions
 
@@ -36,9 +37,12 @@ def _repo(root: Path, stanzas: list[str], *, contents: bool = False) -> Path:
     index = root / "dists" / "big" / "main" / "binary-amd64"
     index.mkdir(parents=True)
     (index / "Packages.xz").write_bytes(lzma.compress("\n".join(stanzas).encode()))
-    if contents:
+    if contents:  # a component's list and the suite's, one path shared, one with a space
         (root / "dists" / "big" / "Contents-amd64").write_text(
-            "usr/bin/pkg0 misc/pkg-0000\n")
+            "FILE LOCATION\nusr/bin/pkg0 misc/pkg-0000\n"
+            "usr/lib/shared misc/pkg-0002,libs/pkg-0003\nusr/bin/with space  misc/pkg-0003\n")
+        (root / "dists" / "big" / "main" / "Contents-amd64.gz").write_bytes(gzip.compress(
+            b"usr/share/doc/pkg-0000/copyright doc/pkg-0000\n"))
     return root
 
 
@@ -101,14 +105,25 @@ def test_a_big_index_is_split_for_the_workers_and_a_small_one_is_not(tmp_path: P
     assert job.pieces == ()
 
 
-def test_a_suite_with_contents_is_parsed_in_one_piece(tmp_path: Path) -> None:
-    # every piece would have to read the Contents file lists whole
+def test_a_suite_with_contents_is_parsed_in_pieces_each_keeping_its_own_files(
+        tmp_path: Path) -> None:
     root = _big(tmp_path, contents=True)
+    suite = root / "dists" / "big"
     [job] = index_jobs(str(root), Limits(), pieces=4)
-    assert job.pieces == ()
-    [group] = discover(str(root), Limits())
-    files = {a.package.name: set(a.entries) for a in group.metadata if a.package}
-    assert files["pkg-0000"] == {"/usr/bin/pkg0"}
+    assert len(job.pieces) == 4
+    whole = debrepo.read_suite(root, suite, Limits())
+    files = {a.package.name: set(a.entries) for a in whole[0] if a.package}
+    assert files["pkg-0000"] == {"/usr/bin/pkg0", "/usr/share/doc/pkg-0000/copyright"}
+    assert files["pkg-0002"] == {"/usr/lib/shared"}  # a path two packages ship
+    assert files["pkg-0003"] == {"/usr/lib/shared", "/usr/bin/with space"}
+    assert not files["pkg-0004"]
+    parts = [debrepo.read_part(root, suite, Limits(), k, 4) for k in range(4)]
+    joined = debrepo.join_parts(parts)
+    assert [(a.path, a.entries, a.meta) for a in joined[0]] == \
+        [(a.path, a.entries, a.meta) for a in whole[0]]
+    # a piece keeps the file lists of its own packages only
+    assert debrepo.contents(suite, Limits(), {"pkg-0003", "pkg-0004"}) == \
+        {"pkg-0003": ["/usr/lib/shared", "/usr/bin/with space"]}
 
 
 def test_an_audit_in_pieces_reports_what_a_serial_one_does(tmp_path: Path) -> None:

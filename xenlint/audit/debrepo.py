@@ -8,7 +8,7 @@ lists come from `Contents-<arch>` when the repository has one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 
 from debian.deb822 import Deb822
@@ -57,8 +57,10 @@ def _indexes(suite: Path) -> list[Path]:
     return out
 
 
-def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
-    """package name -> files, from every Contents-<arch> of the suite (components too)."""
+def contents(suite: Path, limits: Limits,
+             wanted: Container[str] | None = None) -> dict[str, list[str]]:
+    """package name -> files, from every Contents-<arch> of the suite (components too);
+    only for the packages `wanted`, when given (a piece of a parse keeps its own)."""
     files: dict[str, list[str]] = {}
     chosen: dict[tuple[Path, str], Path] = {}
     for p in sorted([*suite.glob("Contents-*"), *suite.glob("*/Contents-*")]):
@@ -73,7 +75,8 @@ def contents(suite: Path, limits: Limits) -> dict[str, list[str]]:
             path, where = m.groups()
             for qualified in where.split(","):
                 name = qualified.rsplit("/", 1)[-1]
-                files.setdefault(name, []).append("/" + path.lstrip("/"))
+                if wanted is None or name in wanted:
+                    files.setdefault(name, []).append("/" + path.lstrip("/"))
     return files
 
 
@@ -99,11 +102,6 @@ Record = tuple[int, str, Artifact | str]
 Part = tuple[list[Record], list[str]]
 
 
-def has_contents(suite: Path) -> bool:
-    return any(CONTENTS_RE.match(p.name) for p in
-               [*suite.glob("Contents-*"), *suite.glob("*/Contents-*")])
-
-
 def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
     """The lines of each paragraph, split as python-debian splits them: comment lines are
     dropped, and an empty or whitespace-only line ends a paragraph."""
@@ -124,14 +122,11 @@ def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
 def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int = 1) -> Part:
     """Every `parts`-th paragraph of the suite's indexes, from the `part`-th: the unit of
     parallel parsing. Each part reads the index files whole (decompressing is the cheap
-    share) and parses only its own paragraphs."""
+    share), parses only its own paragraphs, and then keeps, of the Contents file lists,
+    those of its own packages."""
     records: list[Record] = []
     errors: list[str] = []
-    try:  # whole in every part: a suite with Contents is parsed in one part (index_jobs)
-        file_lists = contents(suite, limits)
-    except ArtifactError as exc:
-        errors.append(str(exc))
-        file_lists = {}
+    mine: list[tuple[int, str, Deb822, Path]] = []
     ordinal = 0
     for index in _indexes(suite):
         try:
@@ -147,13 +142,20 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
                     records.append((n, filename, f"{index}: names a file outside the "
                                                  f"repository: {filename!r}"))
                     continue
-                try:
-                    records.append((n, filename, paragraph_artifact(
-                        root, para, file_lists.get(para.get("Package", ""), ()))))
-                except ArtifactError as exc:  # one bad entry, not the whole index
-                    records.append((n, filename, f"{index}: {filename} {exc}"))
+                mine.append((n, filename, para, index))
         except ArtifactError as exc:
             errors.append(str(exc))
+    try:
+        file_lists = contents(suite, limits, {para.get("Package", "") for _n, _f, para, _i in mine})
+    except ArtifactError as exc:
+        errors.append(str(exc))
+        file_lists = {}
+    for n, filename, para, index in mine:
+        try:
+            records.append((n, filename, paragraph_artifact(
+                root, para, file_lists.get(para.get("Package", ""), ()))))
+        except ArtifactError as exc:  # one bad entry, not the whole index
+            records.append((n, filename, f"{index}: {filename} {exc}"))
     return records, errors
 
 

@@ -89,9 +89,7 @@ def _deb_jobs(root: Path, limits: Limits, pieces: int = 1) -> list[tuple[Path, I
         files = tuple(p for p in suite.rglob("*") if p.is_file())
         job = IndexJob(f"deb\0{root}\0{suite}", files,
                        functools.partial(debrepo.read_suite, root, suite, limits))
-        # a Contents file list would be read whole by every piece
-        if pieces > 1 and not debrepo.has_contents(suite) and \
-                sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
+        if pieces > 1 and sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
             job = dataclasses.replace(job, join=debrepo.join_parts, pieces=tuple(
                 functools.partial(debrepo.read_part, root, suite, limits, k, pieces)
                 for k in range(pieces)))
