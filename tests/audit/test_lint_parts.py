@@ -83,6 +83,21 @@ def test_a_dead_part_is_done_in_the_parent(
     assert forks == [2]
 
 
+class _NoFork(ProcessPoolExecutor):
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_no_process_to_be_had_lints_here(
+        corpus_run: tuple[list[Artifact], Rules, tuple[str, ...]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    arts, rules, profiles = corpus_run
+    monkeypatch.setattr(shards, "MIN_SUBJECTS", 0)
+    monkeypatch.setattr(shards, "ProcessPoolExecutor", _NoFork)
+    one = evaluate(rules.selected, build_subjects(arts), profiles)
+    assert shards.evaluate_in_parts(rules.selected, build_subjects(arts), profiles, 3) == one
+
+
 @pytest.fixture
 def other_thread() -> Iterator[None]:
     stop = threading.Event()

@@ -17,8 +17,7 @@ import itertools
 import multiprocessing
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from xenlint.artifact import Artifact
 from xenlint.engine import Tagged, evaluate_part, untag
@@ -89,18 +88,28 @@ def evaluate_in_parts(rules: Sequence[Rule], subjects: Sequence[Subject],
     try:
         with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork")) \
                 as pool:
-            futures = [pool.submit(_part, k) for k in range(1, parts)]
-            tagged += evaluate_part(rules, subjects, profiles, work.parts[0])
-            results = [f.result() for f in futures]
-    except BrokenProcessPool:  # a child died (out of memory?): the children's parts, here
-        for k in range(1, parts):
-            tagged += evaluate_part(rules, subjects, profiles, work.parts[k])
-        return untag(tagged)
+            try:
+                futures = [pool.submit(_part, k) for k in range(1, parts)]
+            except OSError:  # no process to be had (a limit on processes): all of it here
+                futures = []
+            tagged += evaluate_part(rules, subjects, profiles, work.parts[0] if futures else rest)
+            for k, future in enumerate(futures, start=1):
+                tagged += _collect(work, k, future)
     finally:
         _WORK = None
-    for part_tagged, learned in results:
-        tagged += part_tagged
-        for i, contents in learned.items():
-            for path, data in contents.items():
-                work.artifacts[i]._captured.setdefault(path, data)
     return untag(tagged)
+
+
+def _collect(work: _Work, k: int, future: Future[tuple[list[Tagged], Learned]]
+             ) -> list[Tagged]:
+    """Part k's results, and the contents it read put where the parent's facts find them.
+    A child that died (out of memory?) or could not send its results: its part is checked
+    here, where it fails or succeeds as it would have serially."""
+    try:
+        tagged, learned = future.result()
+    except Exception:
+        return evaluate_part(work.rules, work.subjects, work.profiles, work.parts[k])
+    for i, contents in learned.items():
+        for path, data in contents.items():
+            work.artifacts[i]._captured.setdefault(path, data)
+    return tagged
