@@ -46,7 +46,9 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
                             "/usr/bin/xl": Entry("/usr/bin/xl", EntryType.SYMLINK, 0o777, 0,
                                                  "../lib/xen/bin/xl"),
                             "odd key": Entry("/odd/path", EntryType.DIRECTORY, 0o755)},
-                   children=[inner], error=None, kernel={"release": "6.1"}, config={"A": "y"},
+                   children=[inner, Artifact("x.deb!/boot/vmlinuz", Kind.KERNEL_IMAGE,
+                                             kernel={"release": "6.1"}, error="truncated")],
+                   error=None, kernel={"release": "6.1"}, config={"A": "y"},
                    module={"name": "m"}, iso={"volume": "v"}, unsafe_paths=["../x"],
                    meta={"compression": "xz"}, sha256="ab" * 32)
     art.capture("/boot/initrd.img", b"initrd!")
@@ -56,4 +58,5 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
     assert list(back.entries) == list(art.entries)  # order too
     assert back.entries["/usr/bin/xl"].type is EntryType.SYMLINK
     assert back.children[0].entries["/init"].mode == 0o755
+    assert back.children[1] == art.children[1]  # no entries: pickled the usual way
     assert back.read("/boot/initrd.img") == b"initrd!"
