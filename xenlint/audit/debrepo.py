@@ -85,15 +85,20 @@ def package_of(para: Deb822) -> Package:
     return package_from_fields(para, "an index entry", INDEX_FIELDS)
 
 
-def paragraph_artifact(root: Path, para: Deb822, files: Iterable[str]) -> Artifact:
+def paragraph_artifact(root: Path, para: Deb822, files: Iterable[str] = ()) -> Artifact:
     pkg = package_of(para)
     art = Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
                    sha256=para.get("SHA256"))
+    art.meta[METADATA_ONLY] = True
+    add_files(art, files)
+    return art
+
+
+def add_files(art: Artifact, files: Iterable[str]) -> None:
+    """The file list `Contents` gives a header-only artifact."""
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
-    art.meta[METADATA_ONLY] = True
     art.meta["index"] = "Contents" if art.entries else "Packages"
-    return art
 
 
 # One index paragraph's outcome: (ordinal in the suite, Filename, artifact or error text).
@@ -126,7 +131,8 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
     those of its own packages."""
     records: list[Record] = []
     errors: list[str] = []
-    mine: list[tuple[int, str, Deb822, Path]] = []
+    # this part's artifacts by package name, which the Contents lists then complete
+    mine: list[tuple[str, Artifact]] = []
     ordinal = 0
     for index in _indexes(suite):
         try:
@@ -142,20 +148,22 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
                     records.append((n, filename, f"{index}: names a file outside the "
                                                  f"repository: {filename!r}"))
                     continue
-                mine.append((n, filename, para, index))
+                try:
+                    art = paragraph_artifact(root, para)
+                except ArtifactError as exc:  # one bad entry, not the whole index
+                    records.append((n, filename, f"{index}: {filename} {exc}"))
+                    continue
+                records.append((n, filename, art))
+                mine.append((para.get("Package", ""), art))
         except ArtifactError as exc:
             errors.append(str(exc))
     try:
-        file_lists = contents(suite, limits, {para.get("Package", "") for _n, _f, para, _i in mine})
+        file_lists = contents(suite, limits, {name for name, _art in mine})
     except ArtifactError as exc:
         errors.append(str(exc))
         file_lists = {}
-    for n, filename, para, index in mine:
-        try:
-            records.append((n, filename, paragraph_artifact(
-                root, para, file_lists.get(para.get("Package", ""), ()))))
-        except ArtifactError as exc:  # one bad entry, not the whole index
-            records.append((n, filename, f"{index}: {filename} {exc}"))
+    for name, art in mine:
+        add_files(art, file_lists.get(name, ()))
     return records, errors
 
 
