@@ -183,3 +183,11 @@ def test_audit_lints_in_parts_with_the_report_of_one_process(
     assert reports[1] == reports[0]
     assert forks == [1]  # -j2 linted in two parts; -j1 in its own process
 
+
+
+def test_no_more_parts_than_the_cap(
+        corpus_run: tuple[list[Artifact], Rules, tuple[str, ...]], forks: list[int]) -> None:
+    arts, rules, profiles = corpus_run
+    one = evaluate(rules.selected, build_subjects(arts), profiles)
+    assert shards.evaluate_in_parts(rules.selected, build_subjects(arts), profiles, 16) == one
+    assert forks == [shards.MAX_PARTS - 1]  # children; the parent checks a part itself

@@ -27,6 +27,9 @@ from xenlint.rulebook import Rule
 
 # Below this many subjects, forking costs more than the parts save (docs/audit.md).
 MIN_SUBJECTS = 4000
+# Each child copies about half of this process's memory (the views of different packages
+# share pages): more parts would cost memory faster than they save time.
+MAX_PARTS = 4
 
 
 # What the children inherit: set just before they fork, cleared after.
@@ -76,6 +79,7 @@ def evaluate_in_parts(rules: Sequence[Rule], subjects: Sequence[Subject],
                       ) -> tuple[list[Finding], list[Unknown]]:
     """`engine.evaluate`, in `parts` processes (this one among them) when it pays."""
     rules = list(rules)
+    parts = min(parts, MAX_PARTS)
     if parts < 2 or len(subjects) < MIN_SUBJECTS or not can_fork():
         return untag(evaluate_part(rules, subjects, profiles))
     # The package-set subjects first, here: their facts index the whole set (who ships
