@@ -57,3 +57,19 @@ def test_a_pipeline_audit_does_not_import_rich(tmp_path: Path) -> None:
                          env={**env, "PYTHONPATH": str(REPO)})
     assert res.returncode in (0, 1) and res.stdout, res.stderr
     assert "RICH=0" in res.stderr
+
+
+def test_the_bar_draws_without_a_thread_of_its_own() -> None:
+    """Lint may fork after the reading (xenlint/audit/shards.py), which it does only while
+    no other thread runs: the bar must not keep rich's refresh thread alive."""
+    import threading
+
+    from xenlint.commands.audit import _progress
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80)
+    before = threading.active_count()
+    with _progress(console) as update:
+        update(3, 10)
+        assert threading.active_count() == before
+    assert "3/10" in out.getvalue()
