@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import compileall
 import os
+import shutil
 import site
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,3 +53,18 @@ def xenlint_python() -> str:
                          text=True).stdout.strip()
     (Path(out) / "xenlint-bench-deps.pth").write_text("".join(f"{d}\n" for d in dirs))
     return str(python)
+
+
+@contextmanager
+def scratch(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a benchmark builds its inputs: `keep` (made if missing, left in place for the
+    next run), else a temporary directory removed at the end."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -18,10 +18,9 @@ import hashlib
 import lzma
 import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
+from _env import scratch
 from bench_audit import audit, best, cores_available
 
 
@@ -61,8 +60,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
     ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the archive here")
     args = ap.parse_args()
-    base = args.keep or Path(tempfile.mkdtemp(prefix="xenlint-archive-"))
-    try:
+    with scratch(args.keep, "xenlint-archive-") as base:
         root = base / "archive"
         if not root.exists():
             build_archive(root, args.entries, args.files)
@@ -79,10 +77,6 @@ def main() -> None:
         print(f"  -j1, no cache:        {j1:6.2f} s  {args.entries / j1:8.0f} entries/s")
         print(f"  -j2, no cache:        {j2:6.2f} s  {args.entries / j2:8.0f} entries/s")
         print(f"  speed-up -j2 / -j1:   {j1 / j2:6.2f}x")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -18,11 +18,10 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _env import xenlint_env, xenlint_python
+from _env import scratch, xenlint_env, xenlint_python
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = xenlint_env()
@@ -145,8 +144,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the best counts)")
     ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the repo here")
     args = ap.parse_args()
-    base = args.keep or Path(tempfile.mkdtemp(prefix="xenlint-bench-"))
-    try:
+    with scratch(args.keep, "xenlint-bench-") as base:
         repo = base / "repo"
         if not repo.exists():
             t = time.perf_counter()
@@ -196,10 +194,6 @@ def main() -> None:
         print(f"  -j1 {p1:.3f} s, -j2 {p2:.3f} s, cached re-run {pc:.3f} s")
         print(f"  speed-up -j2 / -j1:     {p1 / p2:6.3f}x")
         print(f"  cached / -j1 first run: {pc / p1:6.1%}")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()
