@@ -66,21 +66,19 @@ def xml_elements(path: Path, limits: Limits, tag: str) -> Iterator[ET.Element]:
     import xml.etree.ElementTree as ET
 
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
+
+    def ended() -> Iterator[ET.Element]:
+        for event in parser.read_events():
+            el = cast(tuple[str, object], event)[1]  # typeshed types events too loosely
+            if isinstance(el, ET.Element) and local(el.tag) == tag:
+                yield el
+                el.clear()
+
     for block in blocks(path, limits):
         parser.feed(block)
-        yield from _ended(parser, tag)
+        yield from ended()
     parser.close()
-    yield from _ended(parser, tag)
-
-
-def _ended(parser: ET.XMLPullParser[ET.Element], tag: str) -> Iterator[ET.Element]:
-    import xml.etree.ElementTree as ET
-
-    for event in parser.read_events():
-        el = cast(tuple[str, object], event)[1]  # typeshed types events too loosely
-        if isinstance(el, ET.Element) and local(el.tag) == tag:
-            yield el
-            el.clear()
+    yield from ended()
 
 
 def local(tag: str) -> str:

@@ -47,10 +47,6 @@ class Rules:
         found = (resolve(name) for rule in self.selected for name in rule.facts)
         return frozenset(spec.name for spec, _keys in (f for f in found if f is not None))
 
-    @property
-    def rule_dirs(self) -> tuple[Path, ...]:
-        return tuple(self.config.rule_dirs)
-
 
 def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
                label: str, parts: int = 1) -> Report:

@@ -85,9 +85,7 @@ def xen_ships_xl(subject: Subject) -> bool | None:
     """Whether the package ships the xl toolstack as a real binary (a wrapper symlink, like
     Debian's /usr/sbin/xl in xen-utils-common, does not count)."""
     art = subject.artifact
-    if art is None or art.package is None:
-        return None
-    return bool(ps.real_binaries(art, "xl", ps.PackageSet.of(subject.run)))
+    return None if art is None or art.package is None else _toolstack(subject)
 
 
 def xen_device_model_path(subject: Subject) -> str | None:
