@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from debian.deb822 import Deb822
 
-from xenlint.audit import debrepo
+from xenlint.audit import debrepo, targets
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.targets import SPLIT_BYTES, index_jobs
 from xenlint.limits import Limits
@@ -57,6 +57,13 @@ def _big(tmp: Path, n: int = 400, **kw: bool) -> Path:
     return _repo(tmp / "repo", stanzas, **kw)
 
 
+@pytest.fixture
+def split_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split the 400-entry test index (20 KiB) as a big one is split: parsing a big one
+    in each test would cost seconds."""
+    monkeypatch.setattr(targets, "SPLIT_BYTES", 16 * 1024)
+
+
 def _shape(arts_errors: tuple[list, list[str]]) -> tuple[list[tuple[str, str, str]], list[str]]:
     arts, errors = arts_errors
     return [(a.path, a.package.name, a.package.version) for a in arts], errors
@@ -91,7 +98,7 @@ def test_paragraphs_split_as_python_debian_does() -> None:
 
 
 def test_a_big_index_is_split_for_the_workers_and_a_small_one_is_not(tmp_path: Path) -> None:
-    big = _big(tmp_path / "a")
+    big = _big(tmp_path / "a", n=1200)
     assert (big / "dists/big/main/binary-amd64/Packages.xz").stat().st_size >= SPLIT_BYTES
     [job] = index_jobs(str(big), Limits(), pieces=2)
     assert len(job.pieces) == 2 and job.join is not None
@@ -100,13 +107,15 @@ def test_a_big_index_is_split_for_the_workers_and_a_small_one_is_not(tmp_path: P
     assert _shape(job.result(results)) == _shape(job.compute())
     [one] = index_jobs(str(big), Limits(), pieces=1)
     assert one.calls() == (one.compute,)
-    small = _repo(tmp_path / "b" / "repo", [_stanza(i, random.Random(1)) for i in range(3)])
+    # 400 entries (20 KiB) parse in about 30 ms, faster in one piece than in two
+    small = _big(tmp_path / "b")
+    assert (small / "dists/big/main/binary-amd64/Packages.xz").stat().st_size < SPLIT_BYTES
     [job] = index_jobs(str(small), Limits(), pieces=2)
     assert job.pieces == ()
 
 
 def test_a_suite_with_contents_is_parsed_in_pieces_each_keeping_its_own_files(
-        tmp_path: Path) -> None:
+        tmp_path: Path, split_small: None) -> None:
     root = _big(tmp_path, contents=True)
     suite = root / "dists" / "big"
     [job] = index_jobs(str(root), Limits(), pieces=4)
@@ -145,7 +154,7 @@ def test_an_audit_in_pieces_reports_what_a_serial_one_does(tmp_path: Path) -> No
 
 
 def test_a_piece_that_kills_its_worker_is_the_suites_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_small: None) -> None:
     from xenlint.audit import run as audit_run
 
     root = _big(tmp_path)
