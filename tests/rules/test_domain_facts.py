@@ -50,6 +50,21 @@ def test_versioned_provides_and_flavors() -> None:
     assert names(pset.satisfiers("xen-hypervisor", "deb")) == {hv.package.name}
 
 
+def test_an_rpm_file_dependency_is_satisfied_by_the_packages_shipping_the_path() -> None:
+    app = pkg("app", "1.0", "rpm", depends=["/usr/bin/xl"])
+    tools = pkg("tools", "1.0", "rpm", files=("/usr/bin/xl",))
+    compat = pkg("compat", "1.0", "rpm", files=("/usr/bin/xl", "/usr/bin/xm"))
+    deb = pkg("deb-tools", files=("/usr/bin/xl",))  # a .deb never satisfies an RPM Requires
+    dirs = pkg("dirs", "1.0", "rpm")
+    dirs.entries["/usr/lib/xen"] = Entry("/usr/lib/xen", EntryType.DIRECTORY)
+    arts = [app, tools, deb, compat, dirs]
+    pset = ps.PackageSet.of(Run(arts, arts))
+    assert pset.satisfiers("/usr/bin/xl", "rpm") == [tools, compat]  # in set order
+    assert pset.satisfiers("/usr/bin/xm", "rpm") == [compat]
+    assert pset.satisfiers("/usr/lib/xen", "rpm") == []  # a directory ships no file
+    assert pset.closure(app) == [app, tools, compat]
+
+
 def test_closure_follows_recommends_only_when_asked() -> None:
     meta = pkg("meta", depends=["tools"])
     tools = pkg("tools", depends=["common (>= 1.0)"], recommends=["qemu"])

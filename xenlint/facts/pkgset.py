@@ -91,7 +91,9 @@ class PackageSet:
 
     packages: list[Artifact]
     by_name: dict[str, list[tuple[Artifact, str | None]]] = field(default_factory=dict)
-    shipper: dict[str, list[Artifact]] = field(default_factory=dict)
+    # packages by every path they ship but directories: made when an RPM file dependency
+    # first asks (shipper()), since indexing every path of a set costs as much as the rest
+    _shipper: dict[str, list[Artifact]] | None = field(default=None, init=False, repr=False)
     # per-run results that every package's facts would otherwise recompute
     memo: dict[str, object] = field(default_factory=dict)
     # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times
@@ -115,12 +117,18 @@ class PackageSet:
             for prov in pkg.provides:
                 for alt in parse_relation(prov, pkg.flavor):
                     ps.by_name.setdefault(alt.name, []).append((art, alt.version))
-            for path, entry in art.entries.items():
-                if entry.type is not EntryType.DIRECTORY:
-                    ps.shipper.setdefault(path, []).append(art)
         # one run is checked at a time; keep its index for every fact that asks
         _LAST[:] = [(run, ps)]
         return ps
+
+    def shipper(self, path: str) -> list[Artifact]:
+        """The set's packages that ship `path` (anything but a directory), in set order."""
+        if self._shipper is None:
+            index: dict[str, list[Artifact]] = {}
+            for art, shipped in files_of(self.packages):
+                index.setdefault(shipped, []).append(art)
+            self._shipper = index
+        return self._shipper.get(path, [])
 
     def listing(self, art: Artifact) -> Listing | None:
         """The package's listing, made once per run; None for an artifact that is not one
@@ -140,7 +148,7 @@ class PackageSet:
         for alt in parse_relation(relation, flavor):
             if alt.name.startswith("/"):  # RPM file dependency
                 cands: list[tuple[Artifact, str | None]] = [
-                    (a, None) for a in self.shipper.get(alt.name, [])]
+                    (a, None) for a in self.shipper(alt.name)]
             else:
                 cands = self.by_name.get(alt.name, [])
             for art, have in cands:
@@ -246,8 +254,10 @@ class Listing:
         commands: list[str] = []
         binaries: dict[str, list[str]] = {}
         hypervisors: list[str] = []
+        directory = EntryType.DIRECTORY
+        # one pass over every entry of every package: the cheap tests go first
         for path, entry in art.entries.items():
-            if entry.type is EntryType.DIRECTORY:
+            if entry.type is directory:
                 continue
             files.append(path)
             if "bin/" in path:  # every bin directory: most paths stop here
@@ -255,7 +265,7 @@ class Listing:
                     binaries.setdefault(path.rsplit("/", 1)[-1], []).append(path)
                 if _is_command(path):
                     commands.append(path)
-            if _is_hypervisor(path):
+            if path.startswith("/boot/xen") and _is_hypervisor(path):
                 hypervisors.append(path)
         return cls(tuple(files), tuple(sorted(commands)), binaries, tuple(sorted(hypervisors)))
 
