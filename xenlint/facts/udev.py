@@ -16,6 +16,7 @@ from lark.exceptions import LarkError
 from xenlint import capture
 from xenlint.artifact import Artifact
 from xenlint.facts import Subject, fact
+from xenlint.facts import pkgset as ps
 
 RULE_DIRS = ("/etc/udev/rules.d/", "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/")
 capture.want(*(d + "*.rules" for d in RULE_DIRS))
@@ -73,15 +74,27 @@ def run_programs(rules: list[list[Pair]]) -> list[str]:
     return out
 
 
-def rule_files(art: Artifact) -> list[str]:
-    return sorted(p for p in art.files if p.startswith(RULE_DIRS) and p.endswith(".rules"))
+def rule_files(art: Artifact, within: ps.PackageSet | None = None) -> list[str]:
+    return sorted(p for p in ps.files(art, within)
+                  if p.startswith(RULE_DIRS) and p.endswith(".rules"))
 
 
 @fact("udev.rule_files", ("package",))
 def udev_rule_files(subject: Subject) -> list[str] | None:
     """The udev rules files the package ships."""
     art = subject.artifact
-    return rule_files(art) if art is not None else None
+    return rule_files(art, ps.PackageSet.of(subject.run)) if art is not None else None
+
+
+def _shipped(subject: Subject) -> set[str]:
+    """Every path any artifact of the run ships, gathered once per run: each package
+    with udev rules asks, and an archive has tens of thousands of paths."""
+    memo = ps.PackageSet.of(subject.run).memo
+    found = memo.get("udev.shipped")
+    if not isinstance(found, set):
+        found = memo["udev.shipped"] = {p for other in subject.run.artifacts
+                                         for p in other.files}
+    return found
 
 
 @fact("udev.missing_run_targets", ("package",))
@@ -92,11 +105,8 @@ def udev_missing_run_targets(subject: Subject) -> str | None:
     art = subject.artifact
     if art is None:
         return None
-    shipped: set[str] = set()
-    for other in subject.run.artifacts:
-        shipped.update(other.files)
     problems = []
-    for path in rule_files(art):
+    for path in rule_files(art, ps.PackageSet.of(subject.run)):
         data = art.read(path)
         if data is None:
             return None
@@ -106,6 +116,6 @@ def udev_missing_run_targets(subject: Subject) -> str | None:
             problems.append(f"{path}: {exc}")
             continue
         for prog in run_programs(rules):
-            if prog.startswith("/") and "xen" in prog and prog not in shipped:
+            if prog.startswith("/") and "xen" in prog and prog not in _shipped(subject):
                 problems.append(f"{prog} ({path})")
     return ", ".join(dict.fromkeys(problems))
