@@ -212,3 +212,20 @@ def test_rpm_lazy_contents(variant: str) -> None:
     # cpio carries a hard-link set's bytes on its last name; every name gets them
     assert got == {"/etc/xen/fixture.cfg": CFG, "/usr/lib/xenlint-fixture/helper": HELPER,
                    "/usr/lib/xenlint-fixture/helper-again": HELPER}
+
+
+def test_control_field_names_match_in_any_case_as_dpkg_reads_them() -> None:
+    from xenlint.readers.deb import package_from_control
+
+    canonical = package_from_control(
+        "Package: xen-utils\nVersion: 1:4.17-1\nArchitecture: amd64\n"
+        "Depends: libc6 (>= 2.36),  xenstore-utils\nPre-Depends: dpkg\nProvides: xen-tools\n")
+    odd = package_from_control(
+        "package: xen-utils\nVERSION: 1:4.17-1\narchitecture: amd64\n"
+        "depends: libc6 (>= 2.36),  xenstore-utils\npre-depends: dpkg\nPROVIDES: xen-tools\n")
+    assert (odd.name, odd.version, odd.epoch, odd.architecture) == \
+        ("xen-utils", "1:4.17-1", "1", "amd64")
+    assert odd.depends == canonical.depends == ["libc6 (>= 2.36)", "xenstore-utils"]
+    assert odd.pre_depends == ["dpkg"] and odd.provides == ["xen-tools"]
+    assert list(odd.fields) == ["package", "VERSION", "architecture", "depends",
+                                "pre-depends", "PROVIDES"]  # as the package writes them

@@ -82,18 +82,24 @@ def shebang(script: str) -> str | None:
 def package_from_fields(fields: Mapping[str, str], where: str = "a control file",
                         skip: Collection[str] = ()) -> Package:
     """A Package from deb822 fields: a control file, or a repository index paragraph
-    (whose index-only fields, `skip`, are left out)."""
-    name = fields.get("Package")
-    version = fields.get("Version")
+    (whose index-only fields, `skip`, are left out). Field names match in any case, as
+    dpkg reads them."""
+    # one pass over the paragraph: a Deb822 look-up costs about a microsecond, and an
+    # archive index has tens of thousands of paragraphs
+    items = [(k, str(v)) for k, v in fields.items()]
+    folded = {k.lower(): v for k, v in items}
+    name = folded.get("package")
+    version = folded.get("version")
     if not name or not version:
         raise ArtifactError(f"has {where} without Package or Version")
-    pkg = Package(name=name, version=version, architecture=fields.get("Architecture", ""),
-                  flavor="deb", fields={k: str(v) for k, v in fields.items() if k not in skip})
+    pkg = Package(name=name, version=version, architecture=folded.get("architecture", ""),
+                  flavor="deb", fields={k: v for k, v in items if k not in skip})
     if ":" in version:
         pkg.epoch = version.split(":", 1)[0]
     for field_name, attr in RELATION_FIELDS.items():
-        if field_name in fields:
-            setattr(pkg, attr, relations(fields[field_name]))
+        value = folded.get(field_name.lower())
+        if value is not None:
+            setattr(pkg, attr, relations(value))
     return pkg
 
 
