@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,12 +40,13 @@ class WorkerConfig:
 
 @dataclass(slots=True)
 class Outcome:
-    item: WorkItem
+    """What comes back for one item; the caller knows which item it sent, so only this
+    crosses back (the main process unpickles every outcome while the workers run)."""
+
     sha256: str | None
     # None when a file in a tree is not a format xenlint reads (check skips it too)
     artifact: Artifact | None
     cached: bool
-    seconds: float
 
 
 class ArtifactTimeout(BaseException):
@@ -139,7 +139,6 @@ def time_limit(seconds: float) -> Iterator[Timer]:
 
 def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
     """Hash, look up the cache, else read and freeze one artifact. Never raises for bad input."""
-    start = time.perf_counter()
     cache = Cache(Path(config.cache_root), config.cache_salt) if config.cache_root else None
     sha: str | None = item.sha256
     try:
@@ -148,7 +147,7 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
                 art = _read(item.path, item.display, config.limits, required=True)
                 if art is not None:
                     freeze(art, item.path, config.limits, config.facts)
-                return Outcome(item, None, art, False, time.perf_counter() - start)
+                return Outcome(None, art, False)
             if sha is None:
                 sha = sha256_file(Path(item.path))
             if cache is not None:
@@ -157,7 +156,7 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
                     art, old_display = hit
                     if art is not None:
                         relocate(art, old_display, item, config.limits)
-                    return Outcome(item, sha, art, True, time.perf_counter() - start)
+                    return Outcome(sha, art, True)
             art = _read(item.path, item.display, config.limits, required=item.required)
             if art is not None:
                 art.sha256 = sha
@@ -167,13 +166,13 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
     except ArtifactTimeout:
         art = Artifact(item.display, Kind.FILE,
                        error=f"took longer than {config.timeout:g} s to read (--timeout)")
-        return Outcome(item, sha, art, False, time.perf_counter() - start)
+        return Outcome(sha, art, False)
     except OSError as exc:
         art = Artifact(item.display, Kind.FILE, error=f"cannot be opened: {exc.strerror}")
-        return Outcome(item, sha, art, False, time.perf_counter() - start)
+        return Outcome(sha, art, False)
     if cache is not None and sha is not None:
         cache.put(sha, item.display, art)
-    return Outcome(item, sha, art, False, time.perf_counter() - start)
+    return Outcome(sha, art, False)
 
 
 def relocate(art: Artifact, old: str, item: WorkItem, limits: Limits) -> None:
