@@ -58,5 +58,8 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
     assert list(back.entries) == list(art.entries)  # order too
     assert back.entries["/usr/bin/xl"].type is EntryType.SYMLINK
     assert back.children[0].entries["/init"].mode == 0o755
+    # built back as Entry named tuples, not plain tuples of their fields
+    assert {type(e) for a in back.walk() for e in a.entries.values()} == {Entry}
+    assert back.children[0].entries["/init"].executable
     assert back.children[1] == art.children[1]  # no entries: pickled the usual way
     assert back.read("/boot/initrd.img") == b"initrd!"

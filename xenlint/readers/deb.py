@@ -7,7 +7,6 @@ import re
 import struct
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import BinaryIO
 
 from debian.deb822 import Deb822
@@ -185,7 +184,7 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
                 art.unsafe_paths.append(m.raw_name)
             if e.type is EntryType.HARDLINK and e.link_target in art.entries:
                 # tar stores a hard link with size 0; it has its target's size
-                e = replace(e, size=art.entries[e.link_target].size)
+                e = e._replace(size=art.entries[e.link_target].size)
             if e.path != "/":
                 art.entries[e.path] = e
             if e.type.value != "file":
