@@ -41,7 +41,7 @@ def xenlint_python() -> str:
     editable install's hook is not imported (a plain path line in a .pth file does not
     process the .pth files of the directory it adds)."""
     dirs = [Path(d) for d in site.getsitepackages()]
-    if not any(d.glob("__editable__*xenlint*.pth") for d in dirs):
+    if not any(any(d.glob("__editable__*xenlint*.pth")) for d in dirs):
         return sys.executable
     venv = Path(tempfile.gettempdir()) / f"xenlint-bench-python-{sys.version_info[0]}" \
         f"{sys.version_info[1]}-{os.getuid()}"
