@@ -85,17 +85,18 @@ def package_of(para: Deb822) -> Package:
     return package_from_fields(para, "an index entry", INDEX_FIELDS)
 
 
-def paragraph_artifact(root: Path, para: Deb822, files: Iterable[str] = ()) -> Artifact:
+def paragraph_artifact(root: Path, para: Deb822) -> Artifact:
+    """A header-only artifact; `add_files` completes it once Contents is read."""
     pkg = package_of(para)
     art = Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
                    sha256=para.get("SHA256"))
     art.meta[METADATA_ONLY] = True
-    add_files(art, files)
     return art
 
 
 def add_files(art: Artifact, files: Iterable[str]) -> None:
-    """The file list `Contents` gives a header-only artifact."""
+    """The file list `Contents` gives a header-only artifact (none: the index names it
+    without one)."""
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
     art.meta["index"] = "Contents" if art.entries else "Packages"
