@@ -151,11 +151,7 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     if art is None:
         return None
     within = _set(subject)
-    memo = within.memo
-    if "man_pages" not in memo:
-        memo["man_pages"] = man_pages(subject.run.packages)
-    pages = memo["man_pages"]
-    assert isinstance(pages, set)
+    pages = within.remember("man_pages", lambda: man_pages(subject.run.packages))
     names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art, within)})
     return ", ".join(n for n in names if not has_man_page(pages, n))
 

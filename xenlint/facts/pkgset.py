@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from debian.deb822 import PkgRelation
 
@@ -25,6 +26,7 @@ HARD = ("pre_depends", "depends")
 DEFAULT = ("pre_depends", "depends", "recommends")
 
 _RPM_REL = re.compile(r"^\s*(\S+)(?:\s+(<=|>=|<|>|=)\s+(\S+))?\s*$")
+T = TypeVar("T")
 _OPS = {"<<": "<", ">>": ">", "<=": "<=", ">=": ">=", "=": "=", "<": "<=", ">": ">="}
 
 
@@ -120,6 +122,13 @@ class PackageSet:
         # one run is checked at a time; keep its index for every fact that asks
         _LAST[:] = [(run, ps)]
         return ps
+
+    def remember(self, key: str, make: Callable[[], T]) -> T:
+        """A per-run value that every package's facts would otherwise recompute, made
+        on first use."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return cast(T, self.memo[key])
 
     def shipper(self, path: str) -> list[Artifact]:
         """The set's packages that ship `path` (anything but a directory), in set order."""

@@ -89,12 +89,8 @@ def udev_rule_files(subject: Subject) -> list[str] | None:
 def _shipped(subject: Subject) -> set[str]:
     """Every path any artifact of the run ships, gathered once per run: each package
     with udev rules asks, and an archive has tens of thousands of paths."""
-    memo = ps.PackageSet.of(subject.run).memo
-    found = memo.get("udev.shipped")
-    if not isinstance(found, set):
-        found = memo["udev.shipped"] = {p for other in subject.run.artifacts
-                                         for p in other.files}
-    return found
+    return ps.PackageSet.of(subject.run).remember(
+        "udev.shipped", lambda: {p for other in subject.run.artifacts for p in other.files})
 
 
 @fact("udev.missing_run_targets", ("package",))
