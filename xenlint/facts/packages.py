@@ -239,9 +239,9 @@ def package_netfront_blacklisted(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    for path in sorted(ps.files(art, _set(subject))):
-        if path.startswith(_MODPROBE_DIRS) and _MODPROBE_CONF.match(path) and \
-                art.entries[path].type is not EntryType.SYMLINK:
+    confs = (p for p in ps.files(art, _set(subject)) if p.startswith(_MODPROBE_DIRS))
+    for path in sorted(confs):  # asked of every package: sort only modprobe.d's files
+        if _MODPROBE_CONF.match(path) and art.entries[path].type is not EntryType.SYMLINK:
             data = art.read(path) or b""
             if _BLACKLIST.search(data.decode("utf-8", "replace")):
                 return path
