@@ -96,7 +96,7 @@ TIMED = """
 import sys, time
 from pathlib import Path
 from xenlint.audit.run import AuditSettings, audit
-from xenlint.lint import LintOptions
+from xenlint.engine.lint import LintOptions
 cache = Path(sys.argv[3]) if sys.argv[3] != "-" else None
 start = time.perf_counter()
 result = audit(sys.argv[1], LintOptions(), AuditSettings(jobs=int(sys.argv[2]), cache_root=cache))

@@ -11,11 +11,11 @@ from importlib import resources
 from pathlib import Path
 
 from xenlint import facts
-from xenlint.condition import FUNCTIONS
+from xenlint.engine.overrides import UNUSED_OVERRIDE
+from xenlint.engine.rulebook import Rule, checklist
 from xenlint.facts import SUBJECT_KINDS
 from xenlint.finding import RuleInfo
-from xenlint.overrides import UNUSED_OVERRIDE
-from xenlint.rulebook import Rule, checklist
+from xenlint.lang.condition import FUNCTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 BUILTINS: tuple[RuleInfo, ...] = (UNUSED_OVERRIDE,)

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from xenlint.audit import worker
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.cli import main
-from xenlint.lint import LintOptions
+from xenlint.engine.lint import LintOptions
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -16,8 +16,8 @@ from debian.deb822 import Deb822
 from xenlint.audit import debrepo, targets
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.targets import SPLIT_BYTES, index_jobs
+from xenlint.engine.lint import LintOptions
 from xenlint.limits import Limits
-from xenlint.lint import LintOptions
 
 OPTIONS = LintOptions(search_config=False)
 

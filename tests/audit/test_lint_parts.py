@@ -19,12 +19,12 @@ from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.audit import shards
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.verdicts import Rules
-from xenlint.engine import build_subjects, evaluate
+from xenlint.engine.evaluate import build_subjects, evaluate
+from xenlint.engine.lint import LintOptions, profiles_for
+from xenlint.engine.rulebook import load_rule
 from xenlint.facts import Subject, fact
 from xenlint.limits import Limits
-from xenlint.lint import LintOptions, profiles_for
 from xenlint.readers import read_path
-from xenlint.rulebook import load_rule
 
 OPTIONS = LintOptions(search_config=False, show_unknown=True)
 

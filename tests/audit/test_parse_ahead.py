@@ -29,8 +29,8 @@ from xenlint.audit.executor import LocalExecutor, paused_gc
 from xenlint.audit.model import Group
 from xenlint.audit.run import AuditResult, AuditSettings, audit
 from xenlint.audit.targets import IndexJob, discover, index_jobs
+from xenlint.engine.lint import LintError, LintOptions
 from xenlint.limits import ArtifactError, Limits
-from xenlint.lint import LintError, LintOptions
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -20,7 +20,7 @@ PROBE = (
     "from xenlint.cli import main\n"
     "try:\n    main()\n"
     "except SystemExit as e:\n    code = e.code\n"
-    "sys.stderr.write('ENGINE=%d\\n' % ('xenlint.engine' in sys.modules))\n"
+    "sys.stderr.write('ENGINE=%d\\n' % ('xenlint.engine.evaluate' in sys.modules))\n"
     "sys.exit(code)\n"
 )
 

@@ -138,7 +138,7 @@ def test_header_rules_alone_open_nothing() -> None:
 
 def test_audit_judges_other_packages_from_the_index(tmp_path: Path) -> None:
     from xenlint.audit.run import AuditSettings, audit
-    from xenlint.lint import LintOptions
+    from xenlint.engine.lint import LintOptions
 
     d = _debs(tmp_path)
     root = deb_repo(tmp_path / "repo", {"stable": [d["other"], d["tools"]]}, contents=True)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.engine.testfacts import FakeSubject
-from xenlint.condition import ConditionError, Env, Scope, compile_condition, compile_template
+from xenlint.lang.condition import ConditionError, Env, Scope, compile_condition, compile_template
 
 FACTS: dict[str, Any] = {
     "test.config": {"CONFIG_XEN": "y", "CONFIG_XEN_DOM0": "n", "CONFIG_NR_CPUS": "512"},

@@ -1,4 +1,4 @@
-"""The committed parser table (xenlint/data/condition-parser.pickle) is the parser lark
+"""The committed parser table (xenlint/lang/condition-parser.pickle) is the parser lark
 builds from condition.lark today, and the parser in use is loaded from it."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
-from xenlint import condition
-from xenlint.rulebook import load_rulebook
+from xenlint.engine.rulebook import load_rulebook
+from xenlint.lang import condition
 
-STALE = "stale parser table: run `python3 -m xenlint.condition` and commit the table"
+STALE = "stale parser table: run `python3 -m xenlint.lang.condition` and commit the table"
 
 
 def test_table_is_made_from_the_current_grammar() -> None:

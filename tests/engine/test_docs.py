@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from xenlint.cli import main
 from xenlint.docgen import generate, stale, write
-from xenlint.rulebook import checklist, load_rulebook
+from xenlint.engine.rulebook import checklist, load_rulebook
 
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
 

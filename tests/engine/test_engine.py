@@ -9,9 +9,9 @@ import pytest
 
 import tests.engine.testfacts  # noqa: F401  (registers the test.* facts)
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
-from xenlint.engine import build_subjects, check_rule, evaluate
+from xenlint.engine.evaluate import build_subjects, check_rule, evaluate
+from xenlint.engine.rulebook import load_rule
 from xenlint.finding import Finding, Unknown
-from xenlint.rulebook import load_rule
 
 RULE = """severity = "error"
 profiles = ["dom0", "domu"]
@@ -133,7 +133,7 @@ def test_a_failing_fact_is_unknown_with_its_reason(tmp_path: Path,
 
 def test_a_profile_blind_rule_is_checked_once_and_answers_for_each_profile(
         tmp_path: Path) -> None:
-    from xenlint.engine import profile_blind
+    from xenlint.engine.evaluate import profile_blind
     from xenlint.facts import Subject, fact
 
     calls: list[str] = []

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from xenlint.cli import main
-from xenlint.config import ConfigError, find_config, load_config
+from xenlint.engine.config import ConfigError, find_config, load_config
+from xenlint.engine.lint import LintError, LintOptions, effective_fail_on, exit_status, lint_paths
 from xenlint.finding import Severity
-from xenlint.lint import LintError, LintOptions, effective_fail_on, exit_status, lint_paths
 
 REPO = Path(__file__).resolve().parent.parent.parent
 RULES = REPO / "tests" / "data" / "rules"
@@ -219,7 +219,7 @@ def test_rules_and_explain_commands() -> None:
 
 
 def test_lint_artifacts_with_the_inputs_given(inputs: Path) -> None:
-    from xenlint.lint import lint_artifacts
+    from xenlint.engine.lint import lint_artifacts
     from xenlint.readers import read_path
 
     write_overrides(inputs / "xenlint-overrides", 'rule = "test-set-has-doc"\nreason = "r"')

@@ -15,11 +15,11 @@ from click.testing import CliRunner, Result
 from debian.deb822 import PkgRelation
 
 from xenlint.cli import main
+from xenlint.engine.lint import LintOptions, lint_paths
+from xenlint.engine.remedies import groups, kernel_config, remedies_json, render_remedies
+from xenlint.engine.rulebook import DEFAULT_REMEDY_KIND, RuleError, load_rule, load_rulebook
 from xenlint.finding import Finding, Remedy, Report, Severity
-from xenlint.lint import LintOptions, lint_paths
 from xenlint.readers.kconfig import parse_config
-from xenlint.remedies import groups, kernel_config, remedies_json, render_remedies
-from xenlint.rulebook import DEFAULT_REMEDY_KIND, RuleError, load_rule, load_rulebook
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SCHEMA = json.loads((REPO / "docs" / "schemas" / "findings.schema.json").read_text())

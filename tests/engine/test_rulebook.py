@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from xenlint.engine.rulebook import RuleError, checklist, load_rule, load_rulebook
 from xenlint.finding import Severity
-from xenlint.rulebook import RuleError, checklist, load_rule, load_rulebook
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "rules"
 

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.engine.testfacts import FakeSubject
-from xenlint.condition import Env, compile_condition
-from xenlint.versions import debian_compare, kernel_compare, rpm_compare, rpmvercmp
+from xenlint.lang.condition import Env, compile_condition
+from xenlint.lang.versions import debian_compare, kernel_compare, rpm_compare, rpmvercmp
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [

@@ -217,8 +217,8 @@ cpio_names = st.text(alphabet="abcdefghij/._-", min_size=1, max_size=30).map(str
 
 
 def cpio_members(blob: bytes) -> list[tuple[str, bytes]]:
-    from xenlint.readers.blocks import ByteStream
-    from xenlint.readers.cpio import iter_archive
+    from xenlint.readers.lowlevel.blocks import ByteStream
+    from xenlint.readers.lowlevel.cpio import iter_archive
 
     return [(m.header.name, m.read()) for m in
             iter_archive(ByteStream(iter([blob])), ctx())]
@@ -252,8 +252,8 @@ def test_cpio_lying_header_field(i: int, raw: bytes, name: bytes, data: bytes) -
         for got_name, got in cpio_members(blob):
             assert len(got) <= SMALL.max_held_bytes
             assert isinstance(got_name, str)
-        from xenlint.readers.blocks import ByteStream
-        from xenlint.readers.cpio import iter_archive
+        from xenlint.readers.lowlevel.blocks import ByteStream
+        from xenlint.readers.lowlevel.cpio import iter_archive
 
         for m in iter_archive(ByteStream(iter([blob])), ctx()):
             assert m.header.mode >= 0 and m.header.size >= 0
@@ -354,7 +354,7 @@ COND_TOKENS = [*"ab._ ()[]'\"=!<>&|,019", "and", "or", "not", "in", "true", "fal
 @FAST
 @given(st.lists(st.sampled_from(COND_TOKENS), max_size=25).map("".join))
 def test_condition_parse_raises_only_its_own_error(text: str) -> None:
-    from xenlint.condition import ConditionError, parse
+    from xenlint.lang.condition import ConditionError, parse
 
     try:
         parse(text)

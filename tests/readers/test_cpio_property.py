@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import ReadContext
-from xenlint.readers.blocks import ByteStream, file_blocks
-from xenlint.readers.cpio import iter_archive
+from xenlint.readers.lowlevel.blocks import ByteStream, file_blocks
+from xenlint.readers.lowlevel.cpio import iter_archive
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-/", min_size=1, max_size=40)
 MEMBERS = st.lists(st.tuples(NAMES, st.binary(max_size=300), st.sampled_from([0o100644,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from fixture_rebuild import FIXTURES, rebuilt
 
+from xenlint.commands.inspect.view import artifact_to_dict
 from xenlint.readers import read_path
-from xenlint.view import artifact_to_dict
 
 TOOLS = ("dpkg-deb", "ar", "tar", "bzip2", "xz", "gzip", "rpmbuild", "rpm")
 

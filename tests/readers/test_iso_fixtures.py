@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from xenlint.artifact import Kind
+from xenlint.commands.inspect.view import artifact_to_dict
 from xenlint.readers import read_path
-from xenlint.view import artifact_to_dict
 
 ISO = Path(__file__).resolve().parents[2] / "fixtures" / "readers" / "iso" / "installer.iso"
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fixture_rebuild import FIXTURES, rebuilt
 
+from xenlint.commands.inspect.view import artifact_to_dict
 from xenlint.readers import read_path
-from xenlint.view import artifact_to_dict
 
 TOOLS = ("gcc", "cpio", "gzip", "bzip2", "xz", "lz4", "lzop", "zstd", "xorriso", "dpkg-deb",
          "rpmbuild")

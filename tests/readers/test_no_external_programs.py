@@ -10,7 +10,7 @@ from conftest import need_tools
 
 from xenlint.limits import Limits
 from xenlint.readers import ReadContext
-from xenlint.readers.archive import decompress
+from xenlint.readers.lowlevel.archive import decompress
 
 LRZIP = b"LRZI\x00\x06" + b"\x00" * 64
 GRZIP = b"GRZipII\x00\x02\x04:)" + b"\x00" * 64
@@ -29,7 +29,7 @@ def test_unbuilt_filters_are_not_run_as_programs(magic: bytes) -> None:
 
 def test_lzo_is_decoded_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     need_tools("lzop")  # to make the input
-    from xenlint.readers.lzop import decompress as lzo_decompress
+    from xenlint.readers.lowlevel.lzop import decompress as lzo_decompress
 
     data = b"xen " * 500
     comp = subprocess.run(["lzop", "-c"], input=data, capture_output=True, check=True).stdout

@@ -21,7 +21,7 @@ import xmlschema
 from click.testing import CliRunner
 
 from xenlint.cli import main
-from xenlint.rulebook import load_rulebook
+from xenlint.engine.rulebook import load_rulebook
 
 DEB = "_4.17.7+13-g2445b30a44-0+deb12u1_amd64.deb"
 INPUTS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from xenlint.lint import LintOptions, lint_paths
+from xenlint.engine.lint import LintOptions, lint_paths
 
 GOOD = {
     "x86_64": FIXTURES / "rules" / "kernel-without-xen" / "pass-good",

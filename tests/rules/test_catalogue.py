@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from tests.conftest import FIXTURES
 from xenlint.cli import main
-from xenlint.rulebook import checklist, load_rulebook
+from xenlint.engine.rulebook import checklist, load_rulebook
 
 BOOK = load_rulebook()
 

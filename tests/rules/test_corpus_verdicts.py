@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import corpus_dir
+from xenlint.engine.lint import LintOptions, lint_paths
 from xenlint.finding import Report
-from xenlint.lint import LintOptions, lint_paths
 
 pytestmark = pytest.mark.corpus
 PROFILES = ("dom0", "domu", "installer")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from xenlint.lint import LintOptions, lint_paths
+from xenlint.engine.lint import LintOptions, lint_paths
 
 CASES = sorted(p for p in (FIXTURES / "rules").glob("*/*") if p.is_dir())
 META = {"expected.json", "profiles.txt"}

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import ReadContext
-from xenlint.readers.archive import decompress, sniff_compression
+from xenlint.readers.lowlevel.archive import decompress, sniff_compression
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 
 from xenlint.artifact import Artifact
+from xenlint.engine.rulebook import Rule
 from xenlint.facts.artifact import relation_names
-from xenlint.rulebook import Rule
 
 NAME_GLOBS = (
     "xen*", "qemu*", "grub*", "libxen*", "linux-image*", "linux-modules*", "linux-signed*",

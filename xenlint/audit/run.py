@@ -35,8 +35,8 @@ from xenlint.finding import Report
 from xenlint.limits import ArtifactError, Limits
 
 if TYPE_CHECKING:
-    from xenlint.config import Config
-    from xenlint.lint import LintOptions
+    from xenlint.engine.config import Config
+    from xenlint.engine.lint import LintOptions
 
 # The hard deadline leaves the in-worker timer room to fire first and report cleanly.
 HARD_DEADLINE_FACTOR, HARD_DEADLINE_GRACE = 2.0, 10.0
@@ -237,7 +237,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
            progress: Progress | None, ex: Executor, owned: bool) -> AuditResult:
     start = time.perf_counter()
     stats = AuditStats()
-    from xenlint.lint import config_for
+    from xenlint.engine.lint import config_for
 
     config = config_for(options)  # usage errors before any reading
     cache = cache_for(options, settings, config)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from xenlint.audit.cache import _atomic_write, salt_for
-from xenlint.config import ConfigError, load_config
+from xenlint.engine.config import ConfigError, load_config
+from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
 from xenlint.limits import Limits
-from xenlint.overrides import FILE_NAME
 
 FORMAT = 1
 

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from xenlint.artifact import Artifact
-from xenlint.engine import Tagged, evaluate_part, untag
+from xenlint.engine.evaluate import Tagged, evaluate_part, untag
+from xenlint.engine.rulebook import Rule
 from xenlint.facts import Subject
 from xenlint.finding import Finding, Unknown
-from xenlint.rulebook import Rule
 
 # Below this many subjects, forking costs more than the parts save (docs/audit.md).
 MIN_SUBJECTS = 4000

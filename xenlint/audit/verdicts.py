@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xenlint import overrides
 from xenlint.artifact import Artifact
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem
+from xenlint.engine import overrides
 from xenlint.finding import Report
 
 if TYPE_CHECKING:
-    from xenlint.config import Config
-    from xenlint.lint import LintOptions
-    from xenlint.rulebook import Rule
+    from xenlint.engine.config import Config
+    from xenlint.engine.lint import LintOptions
+    from xenlint.engine.rulebook import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Rules:
     @classmethod
     def load(cls, options: LintOptions, config: Config | None = None) -> Rules:
         """Raises lint.LintError on a broken configuration, rule file or selection."""
-        from xenlint import lint
+        from xenlint.engine import lint
 
         config = lint.config_for(options) if config is None else config
         known = lint.all_rules(options, config)
@@ -54,8 +54,8 @@ def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
     directory: the package-set subject is named after it and `xenlint-overrides` is
     looked for beside it. The rulebook is loaded once per audit, not per group. A big
     group is linted in up to `parts` processes (shards.py)."""
-    from xenlint import lint
     from xenlint.audit.shards import evaluate_in_parts
+    from xenlint.engine import lint
 
     return lint.lint_selected(artifacts, options, rules.config, (rules.known, rules.selected),
                               [label], functools.partial(evaluate_in_parts, parts=parts))

@@ -21,7 +21,7 @@ from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import WorkItem
-from xenlint.engine import build_subjects
+from xenlint.engine.evaluate import build_subjects
 from xenlint.facts import registry
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import ReadContext, Source, read_path, read_source, sha256_file

@@ -116,7 +116,7 @@ def _run(target: str, kwargs: dict[str, Any], jobs: int | None, executor: str,
          cache_root: Path | None, timeout: float) -> tuple[Report, Any, int]:
     """The audit itself: the engine is imported only here, when no replay applies."""
     from xenlint.audit.run import AuditSettings, audit
-    from xenlint.lint import LintError, effective_fail_on, exit_status
+    from xenlint.engine.lint import LintError, effective_fail_on, exit_status
 
     options = options_from(dict(kwargs))
     settings = AuditSettings(jobs=jobs, cache_root=cache_root, timeout=timeout,

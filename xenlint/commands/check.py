@@ -11,7 +11,7 @@ import click
 from xenlint.cli import main
 from xenlint.commands._output import write_report
 from xenlint.commands.options import check_options, options_from, output_options
-from xenlint.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
+from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
 
 
 @main.command("check")

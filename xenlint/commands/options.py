@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xenlint.cli import limit_options, limits_from
-from xenlint.config import PROFILES
+from xenlint.engine.config import PROFILES
 from xenlint.finding import Severity
 from xenlint.reporters import formats
 
 if TYPE_CHECKING:
-    from xenlint.lint import LintOptions
+    from xenlint.engine.lint import LintOptions
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -68,7 +68,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def options_from(kwargs: dict[str, Any]) -> LintOptions:
     """Pop the check_options values out of `kwargs` and build LintOptions."""
-    from xenlint.lint import LintOptions  # the engine's imports are paid only when used
+    from xenlint.engine.lint import LintOptions  # the engine's imports are paid only when used
 
     limits = limits_from(kwargs)
     profiles = _split(kwargs.pop("profiles", ()))

@@ -14,8 +14,8 @@ from typing import Any
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.facts import Subject, fact
+from xenlint.lang.versions import Version, kernel_numbers
 from xenlint.modnames import canonical
-from xenlint.versions import Version, kernel_numbers
 
 # Xen drivers that are (or can be) modules: canonical module name -> config symbol.
 XEN_DRIVERS = {

@@ -17,8 +17,8 @@ from debian.deb822 import PkgRelation
 
 from xenlint.artifact import Artifact, Entry, EntryType
 from xenlint.facts import Run
+from xenlint.lang.versions import debian_compare, rpm_compare
 from xenlint.limits import MAX_SYMLINK_HOPS, resolve_link
-from xenlint.versions import debian_compare, rpm_compare
 
 # Depends-like fields that pull a package in on a default install (Recommends included:
 # apt and dnf install them unless told not to).

@@ -1,4 +1,4 @@
-"""udev rule files, parsed with a lark grammar (xenlint/udev.lark): what they RUN.
+"""udev rule files, parsed with a lark grammar (xenlint/lang/udev.lark): what they RUN.
 
 A rule's `RUN+="/etc/xen/scripts/block $env{ACTION}"` names a program; a Xen hotplug rule
 whose program is not in the package set does nothing but log an error at device time.
@@ -32,7 +32,7 @@ class Pair:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark.open("../udev.lark", rel_to=__file__, parser="lalr")
+    return Lark.open("../lang/udev.lark", rel_to=__file__, parser="lalr")
 
 
 def parse(text: str) -> list[list[Pair]]:

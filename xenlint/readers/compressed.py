@@ -11,8 +11,8 @@ from collections.abc import Callable
 from xenlint.artifact import Artifact
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import sniff_compression
-from xenlint.readers.lzop import decompress
+from xenlint.readers.lowlevel.archive import sniff_compression
+from xenlint.readers.lowlevel.lzop import decompress
 
 PEEK_BYTES = 1 << 16
 

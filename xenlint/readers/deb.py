@@ -14,7 +14,7 @@ from debian.deb822 import Deb822
 from xenlint.artifact import Artifact, EntryType, Kind, Package
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import (
+from xenlint.readers.lowlevel.archive import (
     MemberStream,
     SliceReader,
     hardlink_sets,

@@ -18,13 +18,13 @@ from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind
 from xenlint.limits import ArtifactError, normalize_member
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import SliceReader, sniff_compression
-from xenlint.readers.blocks import ByteStream, file_blocks
 from xenlint.readers.compressed import inner_format
-from xenlint.readers.cpio import MAGICS as CPIO_MAGICS
-from xenlint.readers.cpio import MAX_NAME, CpioMember, is_cpio, iter_archive
-from xenlint.readers.lzop import decompress
-from xenlint.readers.ramdisk_facts import KEEP_RE, derive_facts
+from xenlint.readers.lowlevel.archive import SliceReader, sniff_compression
+from xenlint.readers.lowlevel.blocks import ByteStream, file_blocks
+from xenlint.readers.lowlevel.cpio import MAGICS as CPIO_MAGICS
+from xenlint.readers.lowlevel.cpio import MAX_NAME, CpioMember, is_cpio, iter_archive
+from xenlint.readers.lowlevel.lzop import decompress
+from xenlint.readers.ramdisk_survey import KEEP_RE, derive_facts
 
 # initrds inside packages, installer trees and ISO images
 NESTED = (

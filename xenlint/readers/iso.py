@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import MemberStream, keep_member
+from xenlint.readers.lowlevel.archive import MemberStream, keep_member
 
 SECTOR = 2048
 PVD = 16 * SECTOR  # the primary volume descriptor

@@ -14,13 +14,13 @@ from typing import Any
 from xenlint.artifact import Artifact, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
-from xenlint.readers.archive import SliceReader, sniff_compression
-from xenlint.readers.blocks import file_blocks
 from xenlint.readers.compressed import inner_format
-from xenlint.readers.elfnotes import check_sections, check_segments
 from xenlint.readers.kconfig import parse_config
-from xenlint.readers.kscan import KernelScan, is_elf
-from xenlint.readers.lzop import decompress
+from xenlint.readers.lowlevel.archive import SliceReader, sniff_compression
+from xenlint.readers.lowlevel.blocks import file_blocks
+from xenlint.readers.lowlevel.elfnotes import check_sections, check_segments
+from xenlint.readers.lowlevel.kscan import KernelScan, is_elf
+from xenlint.readers.lowlevel.lzop import decompress
 
 NESTED = (
     "/boot/vmlinuz*", "/boot/vmlinux*", "/boot/bzImage*", "/boot/Image*", "/boot/kernel-*",

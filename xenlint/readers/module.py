@@ -10,7 +10,7 @@ from xenlint.limits import ArtifactError
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.compressed import decompress_held, inner_format
-from xenlint.readers.elfnotes import ELF_MAGIC
+from xenlint.readers.lowlevel.elfnotes import ELF_MAGIC
 
 SIGNATURE_MARK = b"~Module signature appended~\n"
 MAX_MODINFO = 1 << 20

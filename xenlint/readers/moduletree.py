@@ -14,7 +14,7 @@ from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, deriver
-from xenlint.readers.ramdisk_facts import builtin_names
+from xenlint.readers.ramdisk_survey import builtin_names
 
 TREE_RE = re.compile(r"^(/(?:usr/)?lib/modules/([^/]+))/(.+)$")
 INDEX_FILES = ("modules.builtin", "modules.builtin.modinfo", "modules.dep", "modules.order")

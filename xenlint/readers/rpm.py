@@ -12,7 +12,7 @@ from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.limits import ArtifactError, LimitExceeded, normalize_member
 from xenlint.readers import ReadContext, Source, is_nested_candidate, read_member, reader
-from xenlint.readers.archive import (
+from xenlint.readers.lowlevel.archive import (
     MemberStream,
     SliceReader,
     hardlink_sets,

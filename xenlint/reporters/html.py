@@ -43,7 +43,7 @@ def _keys(report: Report) -> list[str]:
     used = {k for r in report.rules for k in r.checklist} | \
         {k for f in report.findings for k in f.checklist}
     try:
-        from xenlint.rulebook import checklist
+        from xenlint.engine.rulebook import checklist
 
         order = list(checklist())
     except Exception:  # rendering must not depend on the rule engine's data files
@@ -53,7 +53,7 @@ def _keys(report: Report) -> list[str]:
 
 def _titles() -> dict[str, str]:
     try:
-        from xenlint.rulebook import checklist
+        from xenlint.engine.rulebook import checklist
 
         return {k: v.get("title", "") for k, v in checklist().items()}
     except Exception:

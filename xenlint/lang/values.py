@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from xenlint.versions import Version
+from xenlint.lang.versions import Version
 
 
 class _Unknown:

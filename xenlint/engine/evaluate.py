@@ -11,11 +11,11 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 
 from xenlint.artifact import Artifact, Kind
-from xenlint.condition import Env, Template
+from xenlint.engine.remedies import remedy_for
+from xenlint.engine.rulebook import Rule
 from xenlint.facts import Run, Subject, resolve
 from xenlint.finding import Finding, Unknown
-from xenlint.remedies import remedy_for
-from xenlint.rulebook import Rule
+from xenlint.lang.condition import Env, Template
 
 _PACKAGE_KINDS = (Kind.DEB, Kind.RPM)
 _KERNEL_KINDS = (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG)

@@ -10,9 +10,9 @@ import click
 
 from xenlint.artifact import Artifact, Package
 from xenlint.cli import EXIT_ERROR, EXIT_OK, limit_options, limits_from, main
-from xenlint.kernel_view import detail_lines
+from xenlint.commands.inspect.kernel_view import detail_lines
+from xenlint.commands.inspect.view import artifact_to_dict, errors_in
 from xenlint.readers import read_path
-from xenlint.view import artifact_to_dict, errors_in
 
 
 def _evr(pkg: Package) -> str:

@@ -17,8 +17,8 @@ from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
 
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.readers import ReadContext
-from xenlint.readers.archive import decompress as archive_decompress
-from xenlint.readers.archive import open_stream
+from xenlint.readers.lowlevel.archive import decompress as archive_decompress
+from xenlint.readers.lowlevel.archive import open_stream
 
 MAGIC = b"\x89LZO\x00\r\n\x1a\n"
 BLOCK_MAX = 256 * 1024  # lib/decompress_unlzo.c: LZO_BLOCK_SIZE

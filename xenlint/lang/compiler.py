@@ -11,7 +11,7 @@ from typing import Any
 from lark import Token, Tree
 
 from xenlint import facts
-from xenlint.values import FUNCTIONS, UNKNOWN, Env, Node, compare, elements, index, truth
+from xenlint.lang.values import FUNCTIONS, UNKNOWN, Env, Node, compare, elements, index, truth
 
 
 class ConditionError(Exception):

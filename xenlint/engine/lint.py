@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import xenlint.facts  # noqa: F401  (facts register the member contents readers must keep)
-from xenlint import overrides as ovr
 from xenlint.artifact import Artifact
-from xenlint.config import PROFILES, Config, ConfigError, load_config
-from xenlint.engine import build_subjects, evaluate
+from xenlint.engine import overrides as ovr
+from xenlint.engine.config import PROFILES, Config, ConfigError, load_config
+from xenlint.engine.evaluate import build_subjects, evaluate
+from xenlint.engine.rulebook import Rule, default_rule_dirs, load_rulebook
 from xenlint.facts import Subject
 from xenlint.finding import Finding, ReadError, Report, Severity, Unknown
 from xenlint.limits import Limits
 from xenlint.readers import read_path
-from xenlint.rulebook import Rule, default_rule_dirs, load_rulebook
 
 # engine.evaluate, or something that gives the same answer another way (audit/shards.py)
 Evaluator = Callable[[list[Rule], list[Subject], Sequence[str]],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from xenlint.artifact import EntryType
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.readers import ReadContext
-from xenlint.readers.blocks import ByteStream
+from xenlint.readers.lowlevel.blocks import ByteStream
 
 MAGICS = {b"070701": "newc", b"070702": "crc", b"070707": "odc"}
 TRAILER = "TRAILER!!!"

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from xenlint.readers.elfnotes import (
+from xenlint.readers.lowlevel.elfnotes import (
     ELF_MAGIC,
     NoteCollector,
     arch_of,

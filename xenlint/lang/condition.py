@@ -7,7 +7,7 @@ reference for rule authors: docs/writing-rules.md.
 
 The LALR parser comes from data/condition-parser.pickle, the table lark would build from
 condition.lark: building it costs ~35 ms at every start, loading it ~2 ms. After editing the
-grammar, regenerate the table with `python3 -m xenlint.condition` (a test fails until then;
+grammar, regenerate the table with `python3 -m xenlint.lang.condition` (a test fails until then;
 meanwhile the parser is built from the grammar, so behaviour never depends on the table).
 """
 
@@ -27,14 +27,14 @@ import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from xenlint.compiler import Compiler, ConditionError, Scope
-from xenlint.values import FUNCTIONS, UNKNOWN, Env, FactSource, Node, elements, truth
+from xenlint.lang.compiler import Compiler, ConditionError, Scope
+from xenlint.lang.values import FUNCTIONS, UNKNOWN, Env, FactSource, Node, elements, truth
 
 __all__ = ["FUNCTIONS", "UNKNOWN", "Condition", "ConditionError", "Env", "FactSource", "Scope",
            "Template", "compile_condition", "compile_template", "format_value", "parse"]
 
 GRAMMAR = Path(__file__).with_name("condition.lark")
-TABLE = Path(__file__).parent / "data" / "condition-parser.pickle"
+TABLE = Path(__file__).with_name("condition-parser.pickle")
 
 
 def build_parser() -> Lark:

@@ -14,7 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from xenlint.condition import (
+from xenlint.facts import SUBJECT_KINDS
+from xenlint.finding import RuleInfo, Severity
+from xenlint.lang.condition import (
     Condition,
     ConditionError,
     Scope,
@@ -22,8 +24,6 @@ from xenlint.condition import (
     compile_condition,
     compile_template,
 )
-from xenlint.facts import SUBJECT_KINDS
-from xenlint.finding import RuleInfo, Severity
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ def checklist() -> dict[str, dict[str, str]]:
     """The checklist keys with their `title` and `proxy` (xenlint/data/checklist.toml)."""
     # beside this module, like the rules and the parser table: importlib.resources would
     # import its zip readers (7 ms) on every run
-    text = (Path(__file__).parent / "data" / "checklist.toml").read_text("utf-8")
+    text = (Path(__file__).parent.parent / "data" / "checklist.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -118,7 +118,7 @@ class Rulebook:
 def default_rule_dirs() -> list[Path]:
     """The shipped rules: `xenlint/rules` (in a checkout, a symlink to `rules/`, so that
     wheels carry the rules as package data)."""
-    candidate = Path(__file__).resolve().parent / "rules"
+    candidate = Path(__file__).resolve().parent.parent / "rules"
     return [candidate.resolve()] if candidate.is_dir() else []
 
 
