@@ -26,6 +26,7 @@ from xenlint.engine.lint import LintOptions
 T = TypeVar("T")
 R = TypeVar("R")
 SHARED = REPO.parent / "shared"
+SCHEMAS = REPO / "tests" / "data" / "schemas"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -167,12 +168,12 @@ def test_sarif_and_junit_of_an_audit_validate(corpus: Path, tmp_path: Path) -> N
     cache = str(tmp_path / "cache")
     _code, out, _ = run("audit", str(root), "--format", "sarif", "--cache-dir", cache)
     sarif = json.loads(out)
-    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    schema = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())
     jsonschema.validate(sarif, schema)
     assert sarif["runs"][0]["results"]
     junit = tmp_path / "junit.xml"
     run("audit", str(root), "--format", "junit", "--output", str(junit), "--cache-dir", cache)
-    xmlschema.XMLSchema(str(SHARED / "schemas" / "junit.xsd")).validate(str(junit))
+    xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd")).validate(str(junit))
 
 
 def test_iso_image_is_audited_as_check_reads_it(corpus: Path, tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def test_suppressed_unknowns_errors_and_summary() -> None:
     [suppressed] = [f for f in data["findings"] if f["suppressed"]]
     assert suppressed["suppression_reason"] == "qemu comes from qemu-system-xen"
     assert all(f["suppression_reason"] is None for f in data["findings"] if not f["suppressed"])
-    assert data["unknowns"] == [{"rule": "initramfs-without-xen-blkfront", "profile": "domu",
+    assert data["unknowns"] == [{"rule": "initramfs-missing-xen-blkfront", "profile": "domu",
                                  "artifact": XEN_DEB, "location": None,
                                  "missing": "initramfs.modules"}]
     assert data["errors"] == [{"artifact": BROKEN,

@@ -69,12 +69,12 @@ def test_findings_fail_with_message_and_fix() -> None:
     assert "/boot/vmlinuz-6.1.0-13-amd64" in body
     assert "fix: Set CONFIG_XEN_BLKDEV_BACKEND=m." in body
     # rules without findings on this input pass: no child element
-    assert list(case(kernel, "libxl-qemu-missing")) == []
+    assert list(case(kernel, "libxl-device-model-not-shipped")) == []
 
 
 def test_two_findings_of_one_rule_share_the_one_failure_the_schema_allows() -> None:
     initrd = suites(sample_report())[INITRD]
-    testcase = case(initrd, "initramfs-without-xen-blkfront")
+    testcase = case(initrd, "initramfs-missing-xen-blkfront")
     [failure] = list(testcase)
     assert failure.tag == "failure"
     assert (failure.get("message") or "").startswith("2 findings; first: ")
@@ -83,10 +83,10 @@ def test_two_findings_of_one_rule_share_the_one_failure_the_schema_allows() -> N
 
 def test_suppressed_and_unknown_are_skipped_with_the_reason() -> None:
     xen = suites(sample_report())[XEN_DEB]
-    suppressed = case(xen, "libxl-qemu-missing").find("skipped")
+    suppressed = case(xen, "libxl-device-model-not-shipped").find("skipped")
     assert suppressed is not None
     assert suppressed.get("message") == "suppressed: qemu comes from qemu-system-xen"
-    unknown = case(xen, "initramfs-without-xen-blkfront").find("skipped")
+    unknown = case(xen, "initramfs-missing-xen-blkfront").find("skipped")
     assert unknown is not None
     assert unknown.get("message") == "unknown: needs initramfs.modules (domu)"
 

@@ -20,7 +20,7 @@ from xenlint.reporters import render
 ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=40)
 PATHS = st.lists(st.text(st.characters(blacklist_categories=(), blacklist_characters="/!\0"),
                          min_size=1, max_size=12), min_size=1, max_size=3).map("/".join)
-RULES = st.sampled_from(["dom0-kernel-without-blkback", "initramfs-without-xen-blkfront"])
+RULES = st.sampled_from(["dom0-kernel-without-blkback", "initramfs-missing-xen-blkfront"])
 
 findings = st.builds(
     Finding, rule=RULES, severity=st.sampled_from(list(Severity)),

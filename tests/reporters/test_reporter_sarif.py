@@ -131,7 +131,7 @@ def test_suppressed_finding_carries_the_reason() -> None:
     results = as_sarif(sample_report())["runs"][0]["results"]
     suppressed = [r for r in results if "suppressions" in r]
     assert len(suppressed) == 1
-    assert suppressed[0]["ruleId"] == "libxl-qemu-missing"
+    assert suppressed[0]["ruleId"] == "libxl-device-model-not-shipped"
     assert suppressed[0]["suppressions"] == [
         {"kind": "external", "status": "accepted",
          "justification": "qemu comes from qemu-system-xen"}]
@@ -143,7 +143,7 @@ def test_read_errors_and_unknowns_are_notifications() -> None:
     levels = [(n["level"], n["descriptor"]["id"]) for n in invocation["toolExecutionNotifications"]]
     assert levels == [("error", "read-error"), ("note", "unknown")]
     unknown = invocation["toolExecutionNotifications"][1]
-    assert unknown["associatedRule"]["id"] == "initramfs-without-xen-blkfront"
+    assert unknown["associatedRule"]["id"] == "initramfs-missing-xen-blkfront"
     clean = sample_report()
     clean.errors.clear()
     assert as_sarif(clean)["runs"][0]["invocations"][0]["executionSuccessful"] is True

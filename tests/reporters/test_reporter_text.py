@@ -48,7 +48,7 @@ def test_nested_location_is_shown_inside_the_artifact_without_its_path() -> None
 def test_suppressed_finding_is_an_O_line_with_its_reason_and_not_counted() -> None:
     lines = text(sample_report())
     [o_line] = [line for line in lines if line.startswith("O:")]
-    assert o_line.startswith(f"O: {XEN_DEB}: libxl-qemu-missing ")
+    assert o_line.startswith(f"O: {XEN_DEB}: libxl-device-model-not-shipped ")
     assert o_line.endswith("overridden: qemu comes from qemu-system-xen")
     # the info finding was suppressed, so no info is counted
     assert lines[-1].startswith("1 error, 2 warnings, 0 info; 1 suppressed,")
@@ -56,7 +56,7 @@ def test_suppressed_finding_is_an_O_line_with_its_reason_and_not_counted() -> No
 
 def test_unknown_and_read_error_lines() -> None:
     lines = text(sample_report())
-    assert f"U: {XEN_DEB}: initramfs-without-xen-blkfront unknown: needs initramfs.modules " \
+    assert f"U: {XEN_DEB}: initramfs-missing-xen-blkfront unknown: needs initramfs.modules " \
            "(domu)" in lines
     assert f"X: {BROKEN}: truncated ar archive: member data.tar.xz ends early" in lines
 

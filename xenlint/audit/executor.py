@@ -86,7 +86,7 @@ def paused_gc() -> Iterator[None]:
     For work that builds many objects and drops few cycles: the main process of an audit,
     which receives views and index parses and lints them, and a worker parsing an index.
     A collection would walk every object held, again and again as they pile up
-    (unpickling 20,000 index entries takes 1.1 s with the collector on, 0.2 s without),
+    (several times the cost of the work itself; bench/RESULTS.md),
     and its writes to object headers would copy the pages forked workers share (the
     pattern the `gc.freeze` documentation gives). Cycles made meanwhile are collected
     when it ends."""

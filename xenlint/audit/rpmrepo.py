@@ -25,7 +25,7 @@ def is_rpm_repo(root: Path) -> bool:
 
 def index_files(root: Path) -> dict[str, Path]:
     """type (primary, filelists, ...) -> index file, as repomd.xml lists them."""
-    # imported here: only RPM repositories have XML indexes (~1.5 ms for everything else)
+    # imported here: only RPM repositories have XML indexes
     import xml.etree.ElementTree as ET
 
     out: dict[str, Path] = {}

@@ -70,10 +70,9 @@ class IndexJob:
 
 
 # Below this much compressed index, one piece ends first. While the main process loads
-# the rules (25-30 ms), a second piece shares a core with it, and every piece reads and
-# splits the whole index: two pieces pay only when one would take about 40 ms or more.
-# Measured at -j2 on two cores: 33 KiB (400 paragraphs of a dpkg-scanpackages index) is
-# 9 ms faster in one piece; 53 KiB is 19 ms and 160 KiB 110 ms faster in two.
+# the rules, a second piece shares a core with it, and every piece reads and splits the
+# whole index: two pieces pay only when one piece takes longer than loading the rules.
+# The threshold was measured at -j2 on two cores (bench/RESULTS.md).
 SPLIT_BYTES = 48 * 1024
 
 

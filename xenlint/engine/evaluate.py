@@ -1,6 +1,6 @@
 """Check rules against subjects: `when` false skips, `expect` false is a finding, unknown is noted.
 
-Subjects follow contracts §3: each top-level package, each kernel unit, each initramfs and
+Subjects are each top-level package, each kernel unit, each initramfs and
 kernel module found anywhere, and the whole run as one package set.
 """
 

@@ -1,4 +1,4 @@
-"""The Lint API used by `check` and `audit`: options in, a Report out (contracts §5)."""
+"""The Lint API used by `check` and `audit`: options in, a Report out."""
 
 from __future__ import annotations
 

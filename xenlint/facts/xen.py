@@ -40,7 +40,7 @@ def libxenlight(arts: list[Artifact]) -> tuple[Artifact, str] | None:
 @lru_cache(maxsize=16)
 def rodata_strings(data: bytes) -> tuple[str, ...]:
     """NUL-terminated printable strings of an ELF's read-only data sections."""
-    # imported here: pyelftools costs ~18 ms, and only a toolstack's libxenlight needs it
+    # imported here: pyelftools is slow to import, and only a toolstack's libxenlight needs it
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 

@@ -34,7 +34,7 @@ def modinfo_fields(data: bytes) -> list[tuple[str, str]]:
 
 
 def module_facts(data: bytes, filename: str) -> dict[str, Any]:
-    # imported here: pyelftools costs ~18 ms, and most runs read no module
+    # imported here: pyelftools is slow to import, and most runs read no module
     from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
 
     try:

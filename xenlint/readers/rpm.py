@@ -246,7 +246,7 @@ def _sha256_rest(f: io.BufferedIOBase) -> str:
 
 @reader("rpm", sniff=_sniff, priority=10)
 def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
-    # imported here: rpmfile pulls in zstandard, gzip and platform (~5 ms), which a run
+    # imported here: rpmfile pulls in zstandard, gzip and platform, which a run
     # over Debian packages never needs
     from rpmfile.errors import RPMError  # type: ignore[import-untyped]
     from rpmfile.headers import get_headers  # type: ignore[import-untyped]
