@@ -6,7 +6,7 @@ import io
 import re
 import struct
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import BinaryIO
 
 from debian.deb822 import Deb822
@@ -21,6 +21,7 @@ from xenlint.readers.lowlevel.archive import (
     keep_member,
     take_wanted,
 )
+from xenlint.readers.lowlevel.xzblocks import parallel_xz
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = struct.Struct("16s12s6s6s8s10s2s")
@@ -146,16 +147,16 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
         art = Artifact(source.display, Kind.DEB, package=pkg)
         art.meta["control_members"] = sorted(control_files)
         art.meta["control_compression"] = control_compression
-        start, n = members[data_name]
-        with _in_member(data_name):
-            _stream_data(art, SliceReader(f, start, n), ctx, first_pass=True)
+        with _in_member(data_name), _data_tar(f, members[data_name], data_name,
+                                              ctx) as (data, compression):
+            _stream_data(art, data, ctx, first_pass=True, compression=compression)
         pkg.payload_compression = art.meta.get("data_compression")
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
         with source.open() as f2:
             members2 = {name: (s, ln) for name, s, ln in ar_members(f2, source.size)}
-            s, ln = members2[data_name]
-            return _stream_data(art, SliceReader(f2, s, ln), ctx, first_pass=False, only=paths)
+            with _data_tar(f2, members2[data_name], data_name, ctx) as (data, _):
+                return _stream_data(art, data, ctx, first_pass=False, only=paths)
 
     art._loader = load
     return art
@@ -172,8 +173,33 @@ def _read_control(f: BinaryIO, where: tuple[int, int],
     return files, stream.compression or "none"
 
 
+@contextmanager
+def _data_tar(f: BinaryIO, where: tuple[int, int], name: str,
+              ctx: ReadContext) -> Iterator[tuple[io.RawIOBase, str | None]]:
+    """The data.tar member for libarchive, with the compression it was found to have
+    when that is decoded here: an xz member cut into blocks (as dpkg-deb writes it) is
+    decoded on every core, anything else goes to libarchive as it is."""
+    window = SliceReader(f, *where)
+    if name.endswith(".xz"):
+        parallel = parallel_xz(window, where[1], max_block=ctx.limits.max_held_bytes)
+        if parallel is not None:
+            with closing(parallel):
+                try:
+                    yield parallel, "xz"
+                except ArtifactError:
+                    # libarchive saw the stream end early; say why it ended
+                    if parallel.failure is not None:
+                        raise parallel.failure from None
+                    raise
+                if parallel.failure is not None:
+                    raise parallel.failure
+            return
+    yield window, None
+
+
 def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first_pass: bool,
-                 only: set[str] | None = None) -> dict[str, bytes]:
+                 only: set[str] | None = None,
+                 compression: str | None = None) -> dict[str, bytes]:
     got: dict[str, bytes] = {}
     links = hardlink_sets(art.entries) if not first_pass else {}
     members = MemberStream(stream, ctx)
@@ -193,5 +219,5 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
         elif only is not None and take_wanted(m, only, got, links):
             break
     if first_pass:
-        art.meta["data_compression"] = members.compression or "none"
+        art.meta["data_compression"] = compression or members.compression or "none"
     return got
