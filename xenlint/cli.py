@@ -6,8 +6,10 @@ import atexit
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import click
@@ -81,12 +83,39 @@ def _load_commands() -> None:
         importlib.import_module(f"xenlint.commands.{name}")
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. Not a KeyboardInterrupt: click turns that into "Aborted!"
+    and status 1, the status of findings; and a BaseException, so that no reader's
+    `except Exception` takes it for bad input."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# the shell's convention: 128 + the signal's number
+SIGNAL_NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    # a second signal while the first unwinds must not raise again inside cleanup
+    for sig in SIGNAL_NAMES:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def run() -> None:
     code: int | str | None = 0
+    for sig in SIGNAL_NAMES:
+        signal.signal(sig, _on_signal)
     try:
         main()
-    except KeyboardInterrupt:
-        code = 130
+    except Interrupted as exc:
+        print(f"xenlint: {SIGNAL_NAMES[signal.Signals(exc.signum)]}", file=sys.stderr)
+        code = 128 + exc.signum
+    except KeyboardInterrupt:  # raised by code that replaced our handler
+        print("xenlint: interrupted", file=sys.stderr)
+        code = 128 + signal.SIGINT
     except SystemExit as exc:
         code = exc.code
     _exit(code)

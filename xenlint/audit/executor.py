@@ -10,10 +10,15 @@ is the pool's business: nothing here schedules work.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import importlib
 import os
 import pickle
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -70,7 +75,41 @@ class Submitter(Protocol):
         ...
 
 
-def _init_worker() -> None:
+# prctl(2): deliver a signal to this process when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Make a worker end when the process that started it does, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG); elsewhere
+    a daemon thread watches the parent's pid. Signals meant for the parent are not the
+    worker's: the terminal sends Ctrl-C to the whole process group, and the parent alone
+    decides to stop (it kills its workers); SIGTERM gets its default action again, not the
+    handler a forked worker inherits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # it died before prctl took effect
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    die_with_parent(parent)
     # A forked worker inherits the parent's paused collector (see paused_gc); it makes and
     # drops artifacts with cycles (parents and children) and must collect them.
     gc.enable()
@@ -253,7 +292,8 @@ class LocalExecutor:
 
     def _fresh_pool(self) -> ProcessPoolExecutor:
         self._kill()
-        self._pool = ProcessPoolExecutor(self.jobs, initializer=_init_worker)
+        self._pool = ProcessPoolExecutor(self.jobs, initializer=_init_worker,
+                                         initargs=(os.getpid(),))
         return self._pool
 
     def _live_pool(self) -> ProcessPoolExecutor:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from xenlint.artifact import Artifact
+from xenlint.audit.executor import die_with_parent
 from xenlint.engine.evaluate import Tagged, evaluate_part, untag
 from xenlint.engine.rulebook import Rule
 from xenlint.facts import Subject
@@ -90,8 +92,8 @@ def evaluate_in_parts(rules: Sequence[Rule], subjects: Sequence[Subject],
     global _WORK
     work = _WORK = _Work(rules, subjects, profiles, [rest[k::parts] for k in range(parts)])
     try:
-        with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork")) \
-                as pool:
+        with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 futures = [pool.submit(_part, k) for k in range(1, parts)]
             except OSError:  # no process to be had (a limit on processes): all of it here

@@ -6,9 +6,17 @@ from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from xenlint.audit.run import AuditStats
 from xenlint.finding import Report, Severity
+from xenlint.reporters.strings import printable
+
+
+def _cell(name: str) -> Text:
+    """A name read from the input as plain text: a Text is never parsed for markup, and
+    `printable` shows control characters (ANSI escapes) and undecodable bytes as `\\xNN`."""
+    return Text(printable(name))
 
 TOP = 15
 
@@ -21,7 +29,7 @@ def _table(title: str, label: str, counts: dict[str, Counter[Severity]]) -> Tabl
     ranked = sorted(counts.items(), key=lambda kv: (
         [-kv[1][s] for s in Severity], kv[0]))
     for name, c in ranked[:TOP]:
-        table.add_row(name, *(str(c[s] or "") for s in Severity))
+        table.add_row(_cell(name), *(str(c[s] or "") for s in Severity))
     if len(ranked) > TOP:
         table.add_row(f"... {len(ranked) - TOP} more", *("" for _ in Severity))
     return table

@@ -4,7 +4,10 @@ audit pays for no engine start-up."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -40,9 +43,40 @@ def write_report(report: Report, fmt: str, output: Path | None, color: bool | No
     if output is None:
         emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color, remedies)
         return
+    # beside the target and renamed over it: a crash, a full disk or a signal while
+    # writing leaves the previous report in place, never a truncated one
+    tmp = output.with_name(f".{output.name}.{secrets.token_hex(6)}.tmp")
     try:
-        with output.open("w", encoding="utf-8") as out:
-            emit(report, fmt, out, bool(color), remedies)
+        # 0666 less the umask, as `open(..., "w")` would create the report
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                emit(report, fmt, out, bool(color), remedies)
+            os.replace(tmp, output)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     except OSError as exc:
         click.echo(f"xenlint: {output}: cannot be written: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def refuse_input_as_output(output: Path | None, inputs: Iterable[str]) -> None:
+    """Exit 2 when `-o FILE` is one of the inputs, or a file inside an input directory:
+    the report would replace what it is about."""
+    if output is None:
+        return
+    out = os.path.realpath(output)
+    for given in inputs:
+        real = os.path.realpath(given)
+        same = out == real
+        if not same and os.path.exists(out):
+            try:
+                same = os.path.samefile(out, real)  # a hard link to the input too
+            except OSError:
+                same = False
+            same = same or (os.path.isdir(real) and out.startswith(real.rstrip("/") + "/"))
+        if same:
+            click.echo(f"xenlint: -o {output}: is an input of this run (refusing to "
+                       "overwrite it)", err=True)
+            sys.exit(EXIT_ERROR)

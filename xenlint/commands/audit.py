@@ -14,7 +14,7 @@ import click
 
 from xenlint.audit.cache import default_root
 from xenlint.cli import EXIT_ERROR, limits_from, main
-from xenlint.commands._output import write_report
+from xenlint.commands._output import refuse_input_as_output, write_report
 from xenlint.commands.options import check_options, options_from, output_options
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
               timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
     pool/), an RPM repository (repodata/), or an image. Findings are those `check` gives."""
+    refuse_input_as_output(output, [target])
     cache_root = None if no_cache else (cache_dir or default_root())
     memo = _memo(cache_root, target, kwargs)
     hit = memo.get() if memo is not None else None

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from xenlint.cli import main
-from xenlint.commands._output import write_report
+from xenlint.commands._output import refuse_input_as_output, write_report
 from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
 
@@ -21,6 +21,7 @@ from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_s
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
               color: bool | None, **kwargs: Any) -> None:
     """Check packages, kernels, initramfs images and root trees against the rules."""
+    refuse_input_as_output(output, paths)
     options = options_from(kwargs)
     try:
         report = lint_paths(list(paths), options)

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from typing import TextIO
 
 from xenlint.finding import Finding, Report, Severity
+from xenlint.reporters.strings import printable, safe_text
 
 MAX_CLEAN_ROWS = 2000
 
@@ -31,7 +32,14 @@ pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap;margin:.3em 0}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """One line of text as HTML: markup escaped, control characters shown as `\\xNN`,
+    and a name's undecodable bytes as `\\xNN` (the page is UTF-8)."""
+    return html.escape(printable(str(text)), quote=True)
+
+
+def _lines(text: str) -> str:
+    """`_e` for text whose line breaks are meant (a fix in <pre>)."""
+    return "\n".join(_e(line) for line in safe_text(text).split("\n"))
 
 
 def _worst(findings: list[Finding]) -> str:
@@ -127,7 +135,7 @@ def _findings(report: Report) -> list[str]:
             where = f"<br><code>{_e(f.location)}</code>" if f.location else ""
             note = (f"<br><em>suppressed: {_e(f.suppression_reason or '')}</em>"
                     if f.suppressed else "")
-            fix = f"<pre>{_e(f.fix)}</pre>" if f.fix else ""
+            fix = f"<pre>{_lines(f.fix)}</pre>" if f.fix else ""
             out.append(
                 f'<tr class="finding {cls}" data-rule="{_e(f.rule)}">'
                 f'<td class="sev">{_e(f.severity.value)}</td><td>{_e(f.rule)}</td>'
