@@ -62,15 +62,20 @@ def test_debian_repository_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
     code_check, checked = as_json("check", *map(str, sorted((root / "pool").rglob("*.deb"))))
     assert code == code_check
     assert _per_package(audited) and _per_package(audited) == _per_package(checked)
-    # re-audit with every package overwritten by junk: the index still names the same
-    # sha256, so each view comes from the cache; reading any package would be an error
+    # re-audit unchanged: the same report, from the cache
+    assert as_json("audit", str(root), "--cache-dir", cache) == (code, audited)
+    # other options: the set's report is linted again, from the cached views
+    assert as_json("audit", str(root), "--cache-dir", cache, "--profile", "dom0") == dom0
+    # every package overwritten by junk: the index still names the old sha256, and what
+    # was read does not match it, cache or no cache
+    opened = [Path(p).name for p in audited["artifacts"]]
     for deb in (root / "pool").rglob("*.deb"):
         deb.write_bytes(b"junk")
-    again = as_json("audit", str(root), "--cache-dir", cache)
-    assert again[1]["errors"] == []
-    assert again == (code, audited)
-    # other options: the set's report is linted again, from the cached views alone
-    assert as_json("audit", str(root), "--cache-dir", cache, "--profile", "dom0") == dom0
+    for cached in ("--cache-dir", cache), ("--no-cache",):
+        code_junk, junk = as_json("audit", str(root), *cached)
+        assert code_junk == 2 and junk["errors"]
+        assert {e["message"] for e in junk["errors"]} == {"does not match its index (sha256)"}
+        assert {Path(e["artifact"]).name for e in junk["errors"]} <= set(opened)
 
 
 def test_rpm_repository_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
@@ -117,7 +122,7 @@ def test_unchanged_tree_is_not_read_again(tmp_path: Path,
         raise AssertionError("a package was read again")
 
     monkeypatch.setattr(worker, "read_source", no_reading)
-    monkeypatch.setattr(worker, "sha256_file", no_reading)
+    monkeypatch.setattr(worker, "_hash", no_reading)
     second = CountingExecutor()
     two = audit(str(tree), options, settings, executor=second)
     assert second.calls == 0 and two.stats.cached == first.calls

@@ -8,6 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from xenlint.audit import worker
 from xenlint.audit.executor import (
     ALONE,
     MAX_BATCH,
@@ -96,12 +99,28 @@ def test_unknown_executor_is_a_usage_error() -> None:
         raise AssertionError("dask:// accepted without an adapter")
 
 
-def test_per_artifact_timer_turns_a_blocked_read_into_an_error(tmp_path: Path) -> None:
-    fifo = tmp_path / "never-written.deb"
-    os.mkfifo(fifo)  # opening it blocks until a writer comes: a read that never ends
-    item = WorkItem(str(fifo), str(fifo))
+def test_per_artifact_timer_turns_a_blocked_read_into_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deb = tmp_path / "slow.deb"
+    deb.write_bytes(b"!<arch>\n")
+
+    def blocked(_fd: int) -> str:
+        time.sleep(30)  # a read that does not end (a stalled network file system)
+        return ""
+
+    monkeypatch.setattr(worker, "_hash", blocked)
     start = time.monotonic()
-    out = analyse(item, WorkerConfig(Limits(), 0.5, None, "salt"))
+    out = analyse(WorkItem(str(deb), str(deb)), WorkerConfig(Limits(), 0.5, None, "salt"))
     assert time.monotonic() - start < 10
     assert out.artifact is not None and out.artifact.error is not None
     assert "took longer than 0.5 s" in out.artifact.error
+
+
+def test_a_fifo_is_diagnosed_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "never-written.deb"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    start = time.monotonic()
+    out = analyse(WorkItem(str(fifo), str(fifo)), WorkerConfig(Limits(), 0, None, "salt"))
+    assert time.monotonic() - start < 10
+    assert out.artifact is not None
+    assert out.artifact.error == "is a FIFO, not a regular file; not read"

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from xenlint.limits import Limits
 
 FORMAT = "1"
 T = TypeVar("T")
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def default_root() -> Path:
@@ -166,38 +168,37 @@ class Cache:
 
 
 class StatIndex:
-    """path -> sha256 for files whose size, mtime and inode have not changed."""
+    """path -> sha256 of files whose stamp (size, mtime, ctime, inode, device) has not
+    changed since xenlint hashed them. The stamp is the fstat of the descriptor that was
+    hashed (worker.analyse), never a later stat of the path."""
 
     def __init__(self, root: Path | None) -> None:
         self.file = root / "stat-index.json" if root else None
-        self.data: dict[str, list[Any]] = {}
+        self.data: dict[str, Any] = {}
         self.dirty = False
         if self.file is not None:
             try:
-                self.data = json.loads(self.file.read_text())
+                data = json.loads(self.file.read_text())
             except (OSError, ValueError):
-                self.data = {}
+                data = None
+            # anything but an object is a miss for every file, as an absent index is
+            self.data = data if isinstance(data, dict) else {}
 
-    @staticmethod
-    def _stamp(path: str) -> list[Any] | None:
+    def lookup(self, path: str) -> str | None:
+        rec = self.data.get(os.path.abspath(path))
         try:
             st = os.stat(path)
         except OSError:
             return None
-        return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-    def lookup(self, path: str) -> str | None:
-        rec = self.data.get(os.path.abspath(path))
-        stamp = self._stamp(path)
-        if rec is None or stamp is None or rec[:3] != stamp:
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        if not (isinstance(rec, list) and len(rec) == 6 and rec[:5] == stamp
+                and isinstance(rec[5], str) and _SHA256.fullmatch(rec[5])):
             return None
-        return str(rec[3])
+        return rec[5]
 
-    def record(self, path: str, sha256: str) -> None:
-        stamp = self._stamp(path)
-        if stamp is not None:
-            self.data[os.path.abspath(path)] = [*stamp, sha256]
-            self.dirty = True
+    def record(self, path: str, sha256: str, stamp: tuple[int, ...]) -> None:
+        self.data[os.path.abspath(path)] = [*stamp, sha256]
+        self.dirty = True
 
     def save(self) -> None:
         if self.file is not None and self.dirty:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 
 from xenlint.artifact import Artifact
@@ -45,3 +46,13 @@ def inside(root_relative: str) -> bool:
     repository: a hostile index must not make xenlint read files elsewhere."""
     parts = root_relative.split("/")
     return bool(root_relative) and not root_relative.startswith("/") and ".." not in parts
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not read as a package, or None for a regular file."""
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return f"is {what}, not a regular file; not read"
+    return None if stat.S_ISREG(mode) else "is not a regular file; not read"

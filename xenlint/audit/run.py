@@ -30,7 +30,7 @@ from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
-from xenlint.audit.worker import Outcome, WorkerConfig, analyse, relocate
+from xenlint.audit.worker import MISMATCH, Outcome, Stamp, WorkerConfig, analyse, relocate
 from xenlint.finding import Report
 from xenlint.limits import ArtifactError, Limits
 
@@ -100,13 +100,19 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
                 options: LintOptions, settings: AuditSettings, cache: Cache | None,
                 stats: AuditStats, progress: Progress | None = None,
                 executor: Executor | None = None,
-                facts: frozenset[str] | None = None) -> dict[WorkItem, Artifact | None]:
+                facts: frozenset[str] | None = None,
+                stamps: dict[WorkItem, Stamp] | None = None) -> dict[WorkItem, Artifact | None]:
     """Every item's view: cache hits in this process, the rest through the executor.
-    `shas` gains the hash of every file the workers hashed."""
+    `shas` holds hashes xenlint computed itself (the stat index), never one an index
+    claims; it gains the hash of every file the workers hashed, and `stamps` the fstat
+    each of those hashes was taken with."""
     views: dict[WorkItem, Artifact | None] = {}
     todo: list[WorkItem] = []
     for item in dict.fromkeys(items):
         sha = shas.get(item)
+        if sha and item.sha256 and sha != item.sha256:
+            views[item] = Artifact(item.display, Kind.FILE, error=MISMATCH)
+            continue
         hit = cache.get(sha) if cache is not None and sha else None
         if hit is None:
             todo.append(item)
@@ -137,7 +143,10 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
                 views[item] = result.artifact
                 stats.cached += result.cached
                 stats.opened += not result.cached
-                shas[item] = shas.get(item) or result.sha256
+                if result.sha256 and result.stamp is not None:
+                    shas[item] = result.sha256
+                    if stamps is not None:
+                        stamps[item] = result.stamp
             else:
                 views[item] = _failed(item, result)
             done += 1
@@ -246,19 +255,20 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     groups = discover(target, options.limits, rules_need_contents(rules.selected), cache,
                       parsed)
     index = StatIndex(settings.cache_root)
-    shas = {i: i.sha256 or index.lookup(i.path) for g in groups for i in g.items}
+    shas = {i: index.lookup(i.path) for g in groups for i in g.items}
     parts: list[Report | None] = []
     for group in groups:
         k = verdicts.key(group, shas, options, rules, cache) if cache else None
         parts.append(cache.get_report(k) if cache and k else None)
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
+    stamps: dict[WorkItem, Stamp] = {}
     views = analyse_all(todo, shas, options, settings, cache, stats, progress, ex,
-                        rules.facts)
+                        rules.facts, stamps)
     if owned:
         ex.close()  # its threads must end before lint may fork (shards.py)
-    for item, sha in shas.items():
-        if sha and not item.sha256:
-            index.record(item.path, sha)
+    for item, stamp in stamps.items():
+        if sha := shas.get(item):
+            index.record(item.path, sha, stamp)
     index.save()
     held = {item: _held(art) for item, art in views.items() if art is not None}
     report = Report()

@@ -26,12 +26,17 @@ FORMAT = 1
 
 
 def _stat(h: Any, path: Path) -> None:
+    """What a path leads to: a symlink is followed (the audit reads its target) and the
+    target is recorded, so that a link moved to other bytes is a new run; ctime moves on
+    every write, even one that sets the mtime back."""
+    target = os.path.realpath(path) if os.path.islink(path) else ""
     try:
-        st = os.lstat(path)
+        st = os.stat(path)
     except OSError:
-        h.update(f"{path}\0missing\n".encode())
+        h.update(f"{path}\0{target}\0missing\n".encode())
         return
-    h.update(f"{path}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+    h.update(f"{path}\0{target}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0"
+             f"{st.st_ctime_ns}\0{st.st_ino}\0{st.st_dev}\n".encode())
 
 
 def _stat_tree(h: Any, root: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,25 +24,43 @@ from typing import Any
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import debrepo, rpmrepo
 from xenlint.audit.cache import Cache
-from xenlint.audit.model import Group, WorkItem
+from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.directory import is_root_tree
 
+OUTSIDE = "names a file outside the repository; not read"
 
-def _split(name: str, label: str, arts: list[Artifact], open_contents: bool) -> Group:
+
+def pool_problem(root: Path, path: str) -> str | None:
+    """Why a file a repository's index names may not be read, or None. A symlink (at the
+    end or on the way) could lead anywhere, /etc/shadow included; a FIFO would block the
+    reader and a device is no package."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "is listed in the index but missing"
+    except OSError as exc:
+        return f"cannot be opened: {exc.strerror}"
+    if stat.S_ISLNK(st.st_mode):
+        return OUTSIDE
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+        return OUTSIDE
+    return not_regular(st.st_mode)
+
+
+def _split(root: Path, name: str, label: str, arts: list[Artifact],
+           open_contents: bool) -> Group:
     group = Group(name, label)
     chosen = relevant(arts) if open_contents else set()
     for i, art in enumerate(arts):
-        if art.error is not None:
+        if art.error is not None or i not in chosen:
             group.metadata.append(art)
-        elif i in chosen and Path(art.path).is_file():
-            group.items.append(WorkItem(art.path, art.path, art.sha256, required=True))
-        elif i in chosen:
-            group.metadata.append(Artifact(art.path, art.kind,
-                                           error="is listed in the index but missing"))
+        elif (problem := pool_problem(root, art.path)) is not None:
+            group.metadata.append(Artifact(art.path, art.kind, error=problem))
         else:
-            group.metadata.append(art)
+            group.items.append(WorkItem(art.path, art.path, art.sha256, required=True))
     return group
 
 
@@ -136,7 +155,7 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
                                        label=str(suite)))
             continue
-        group = _split(name, str(suite), arts, open_contents)
+        group = _split(root, name, str(suite), arts, open_contents)
         group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
         groups.append(group)
     return groups
@@ -152,7 +171,7 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool,
     except Exception as exc:  # ParseError from a corrupt repomd.xml
         return [_index_error(name, root / "repodata",
                              f"has unreadable metadata ({type(exc).__name__}: {exc})")]
-    return [_split(name, name, arts, open_contents)]
+    return [_split(root, name, name, arts, open_contents)]
 
 
 def repo_groups(root: Path, limits: Limits, open_contents: bool,
@@ -174,7 +193,8 @@ def discover(target: str, limits: Limits, open_contents: bool = True,
         return [Group(target, target,
                       metadata=[Artifact(target, Kind.FILE, error="does not exist")])]
     if not path.is_dir():
-        return [Group(target, target, items=[WorkItem(target, target)])]
+        # the file a symlink given on the command line names (the worker follows none)
+        return [Group(target, target, items=[WorkItem(os.path.realpath(target), target)])]
     found = repo_groups(path, limits, open_contents, cache, parsed)
     if found is not None:
         return found

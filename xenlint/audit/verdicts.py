@@ -77,7 +77,8 @@ def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
         sha = shas.get(item)
         if sha is None:
             return None
-        h.update(f"{item.display}\0{sha}\0{item.required}\0".encode())
+        # the hash an index claims too: a mismatch is part of the verdict
+        h.update(f"{item.display}\0{sha}\0{item.sha256}\0{item.required}\0".encode())
     # header-only packages are products of the index files: their pickles are stable
     h.update(pickle.dumps(group.metadata, protocol=pickle.HIGHEST_PROTOCOL))
     return h.hexdigest()

@@ -9,6 +9,9 @@ file from disk only if a fact later asks for something nobody declared.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
+import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
@@ -20,11 +23,26 @@ from types import FrameType
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.audit.cache import Cache
-from xenlint.audit.model import WorkItem
+from xenlint.audit.model import WorkItem, not_regular
 from xenlint.engine.evaluate import build_subjects
 from xenlint.facts import registry
 from xenlint.limits import ArtifactError, Limits
-from xenlint.readers import ReadContext, Source, read_path, read_source, sha256_file
+from xenlint.readers import ReadContext, Source, read_path, read_source
+
+# What says a file is unchanged: size, modification and change times (ctime moves on every
+# write and rename, and cannot be set back by utime), inode and device.
+Stamp = tuple[int, int, int, int, int]
+# reads of a file that keeps changing under us before it is reported
+READ_TRIES = 3
+MISMATCH = "does not match its index (sha256)"
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+class Unreadable(Exception):
+    """The file cannot be taken as input; the message is the diagnosis."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +65,8 @@ class Outcome:
     # None when a file in a tree is not a format xenlint reads (check skips it too)
     artifact: Artifact | None
     cached: bool
+    # fstat of the descriptor that was hashed and read: the stat index's shortcut
+    stamp: Stamp | None = None
 
 
 class ArtifactTimeout(BaseException):
@@ -137,10 +157,49 @@ def time_limit(seconds: float) -> Iterator[Timer]:
         signal.signal(signal.SIGALRM, old)
 
 
+def _open(path: str) -> int:
+    """A descriptor on the file itself: a symlink is not followed (a repository's pool entry
+    must not lead elsewhere; `discover` resolves a target given on the command line), and a
+    FIFO does not block the open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the last component is a symlink
+            raise Unreadable("names a file outside the repository (a symbolic link); "
+                             "not read") from None
+        raise
+    why = not_regular(os.fstat(fd).st_mode)
+    if why is not None:
+        os.close(fd)
+        raise Unreadable(why)
+    return fd
+
+
+def _hash(fd: int) -> str:
+    h = hashlib.sha256()
+    offset = 0
+    while block := os.pread(fd, 1 << 20, offset):
+        h.update(block)
+        offset += len(block)
+    return h.hexdigest()
+
+
+def _by_fd(fd: int, path: str) -> Path:
+    """A path that opens the very file behind `fd` (not whatever `path` names by now)."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    return proc if proc.exists() else Path(path)
+
+
 def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
-    """Hash, look up the cache, else read and freeze one artifact. Never raises for bad input."""
+    """Hash, look up the cache, else read and freeze one artifact. Never raises for bad input.
+
+    The bytes hashed are the bytes read: one descriptor serves the hash and the reader,
+    its fstat before and after tells whether the file changed meanwhile (then it is read
+    again, and reported after READ_TRIES), and the hash decides the cache key. A hash an
+    index claims is only compared: a mismatch makes the file unreadable, never a key."""
     cache = Cache(Path(config.cache_root), config.cache_salt) if config.cache_root else None
-    sha: str | None = item.sha256
+    sha: str | None = None
+    stamp: Stamp | None = None
     try:
         with time_limit(config.timeout) as timer:
             if Path(item.path).is_dir():  # a root tree: read as `check` does, not cached
@@ -148,31 +207,56 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
                 if art is not None:
                     freeze(art, item.path, config.limits, config.facts)
                 return Outcome(None, art, False)
-            if sha is None:
-                sha = sha256_file(Path(item.path))
-            if cache is not None:
-                hit = cache.get(sha)
-                if hit is not None:
-                    art, old_display = hit
-                    if art is not None:
-                        relocate(art, old_display, item, config.limits)
-                    return Outcome(sha, art, True)
-            art = _read(item.path, item.display, config.limits, required=item.required)
-            if art is not None:
-                art.sha256 = sha
-                freeze(art, item.path, config.limits, config.facts)
+            for _try in range(READ_TRIES):
+                fd = _open(item.path)
+                try:
+                    before = stamp_of(os.fstat(fd))
+                    sha = _hash(fd)
+                    outcome = _view(item, config, cache, fd, sha, before)
+                    stamp = stamp_of(os.fstat(fd))
+                finally:
+                    os.close(fd)
+                if stamp == before:
+                    break
+            else:
+                raise Unreadable(f"changed while it was read ({READ_TRIES} times); not read")
         if timer.fired:
             raise ArtifactTimeout
     except ArtifactTimeout:
         art = Artifact(item.display, Kind.FILE,
                        error=f"took longer than {config.timeout:g} s to read (--timeout)")
-        return Outcome(sha, art, False)
+        return Outcome(None, art, False)
+    except Unreadable as exc:
+        return Outcome(None, Artifact(item.display, Kind.FILE, error=str(exc)), False)
     except OSError as exc:
         art = Artifact(item.display, Kind.FILE, error=f"cannot be opened: {exc.strerror}")
-        return Outcome(sha, art, False)
-    if cache is not None and sha is not None:
-        cache.put(sha, item.display, art)
-    return Outcome(sha, art, False)
+        return Outcome(None, art, False)
+    outcome.stamp = stamp
+    if outcome.artifact is not None and outcome.artifact.error == MISMATCH:
+        return outcome  # a verdict on the index, not on the bytes: not a view to cache
+    if cache is not None and sha is not None and not outcome.cached:
+        cache.put(sha, item.display, outcome.artifact)
+    return outcome
+
+
+def _view(item: WorkItem, config: WorkerConfig, cache: Cache | None, fd: int, sha: str,
+          stamp: Stamp) -> Outcome:
+    """The view of the file open at `fd`, whose bytes hash to `sha`."""
+    if item.sha256 is not None and item.sha256 != sha:
+        return Outcome(sha, Artifact(item.display, Kind.FILE, error=MISMATCH), False, stamp)
+    if cache is not None:
+        hit = cache.get(sha)
+        if hit is not None:
+            art, old_display = hit
+            if art is not None:
+                relocate(art, old_display, item, config.limits)
+            return Outcome(sha, art, True, stamp)
+    art = _read(str(_by_fd(fd, item.path)), item.display, config.limits,
+                required=item.required)
+    if art is not None:
+        art.sha256 = sha
+        freeze(art, item.path, config.limits, config.facts)
+    return Outcome(sha, art, False, stamp)
 
 
 def relocate(art: Artifact, old: str, item: WorkItem, limits: Limits) -> None:
