@@ -39,6 +39,18 @@ class DefaultCommandGroup(click.Group):
         _load_commands()
         return super().list_commands(ctx)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`xenlint --with-repo DIR x.deb` is check too: at the first argument that is
+        neither one of the group's own options nor a command, `check` begins."""
+        own = {name for p in self.params for name in (*p.opts, *p.secondary_opts)}
+        own |= set(ctx.help_option_names)
+        i = 0
+        while i < len(args) and args[i] in own:
+            i += 1
+        if i < len(args) and args[i].startswith("-") and args[i] != "--":
+            args = [*args[:i], self.default_command, *args[i:]]
+        return super().parse_args(ctx, args)
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:

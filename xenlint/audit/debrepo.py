@@ -8,34 +8,35 @@ lists come from `Contents-<arch>` when the repository has one.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Collection, Container, Iterable, Iterator
 from pathlib import Path
 
 from debian.deb822 import Deb822
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
-from xenlint.audit.index import lines
+from xenlint.audit.index import line_blocks, lines
 from xenlint.audit.model import METADATA_ONLY, inside
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.deb import package_from_fields
 
 # first found wins, per index directory
-INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages")
-CONTENTS_RE = re.compile(r"^Contents-(?!udeb)([\w-]+?)(?:\.(?:gz|xz|zst|bz2))?$")
-# "path<whitespace>section/package[,section/package...]"; the path may hold spaces
-CONTENTS_LINE = re.compile(r"^(\S.*?)\s+(\S+)$")
+INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Packages.lz4",
+               "Packages")
+# the compressions an index may come in (apt's lists directory keeps lz4)
+COMPRESSED = r"(?:\.(?:gz|xz|zst|bz2|lz4))?"
+CONTENTS_RE = re.compile(rf"^Contents-(?!udeb)([\w-]+?){COMPRESSED}$")
 # fields only an archive index has; the package's own control file lacks them
 INDEX_FIELDS = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
 
 
-def _has_index(suite: Path) -> bool:
+def has_index(suite: Path) -> bool:
     return any(suite.glob("*/binary-*/Packages*")) or \
         any(suite.glob("*/debian-installer/binary-*/Packages*"))
 
 
 def is_deb_repo(root: Path) -> bool:
     dists = root / "dists"
-    return dists.is_dir() and any(_has_index(d) for d in dists.iterdir() if d.is_dir())
+    return dists.is_dir() and any(has_index(d) for d in dists.iterdir() if d.is_dir())
 
 
 def suites(root: Path) -> list[Path]:
@@ -44,10 +45,10 @@ def suites(root: Path) -> list[Path]:
     for d in sorted((root / "dists").iterdir()):
         if d.is_dir():
             seen.setdefault(d.resolve(), d)
-    return [d for d in seen.values() if _has_index(d)]
+    return [d for d in seen.values() if has_index(d)]
 
 
-def _indexes(suite: Path) -> list[Path]:
+def indexes(suite: Path) -> list[Path]:
     """One index per component and architecture, the installer's udebs included."""
     out = []
     for d in sorted([*suite.glob("*/binary-*"), *suite.glob("*/debian-installer/binary-*")]):
@@ -57,27 +58,46 @@ def _indexes(suite: Path) -> list[Path]:
     return out
 
 
-def contents(suite: Path, limits: Limits,
-             wanted: Container[str] | None = None) -> dict[str, list[str]]:
-    """package name -> files, from every Contents-<arch> of the suite (components too);
-    only for the packages `wanted`, when given (a piece of a parse keeps its own)."""
-    files: dict[str, list[str]] = {}
+def contents_files(suite: Path) -> list[Path]:
+    """The suite's Contents-<arch> files (components' too), one per directory and
+    architecture, the first compression found."""
     chosen: dict[tuple[Path, str], Path] = {}
     for p in sorted([*suite.glob("Contents-*"), *suite.glob("*/Contents-*")]):
         m = CONTENTS_RE.match(p.name)
         if m:
             chosen.setdefault((p.parent, m.group(1)), p)
-    for p in chosen.values():
-        for raw in lines(p, limits):
-            m = CONTENTS_LINE.match(raw.decode("utf-8", "replace").rstrip("\n"))
-            if m is None or m.group(1) == "FILE":
-                continue
-            path, where = m.groups()
-            for qualified in where.split(","):
-                name = qualified.rsplit("/", 1)[-1]
-                if wanted is None or name in wanted:
-                    files.setdefault(name, []).append("/" + path.lstrip("/"))
-    return files
+    return list(chosen.values())
+
+
+def contents(suite: Path, limits: Limits,
+             wanted: Collection[str] | None = None) -> dict[str, list[str]]:
+    """package name -> files, from every Contents-<arch> of the suite (components too);
+    only for the packages `wanted`, when given (a piece of a parse keeps its own)."""
+    return read_contents(contents_files(suite), limits, wanted)
+
+
+def read_contents(files: Iterable[Path], limits: Limits,
+                  wanted: Collection[str] | None = None) -> dict[str, list[str]]:
+    """package name -> files, from the Contents files given; only for the packages
+    `wanted`, when given."""
+    want = None if wanted is None else {w.encode() for w in wanted}
+    out: dict[bytes, list[str]] = {}
+    for p in files:
+        for chunk in line_blocks(p, limits):
+            # a Contents file has millions of lines, of which a few hundred are wanted:
+            # the loop stays on bytes, and decodes only what it keeps
+            for line in chunk.split(b"\n"):
+                parts = line.rsplit(None, 1)
+                if len(parts) != 2 or line[:1].isspace() or parts[0] == b"FILE":
+                    continue
+                path = None
+                for qualified in parts[1].split(b","):
+                    name = qualified.rpartition(b"/")[2]
+                    if want is None or name in want:
+                        if path is None:
+                            path = "/" + parts[0].decode("utf-8", "replace").lstrip("/")
+                        out.setdefault(name, []).append(path)
+    return {k.decode("utf-8", "replace"): v for k, v in out.items()}
 
 
 def package_of(para: Deb822) -> Package:
@@ -130,16 +150,33 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
     parallel parsing. Each part reads the index files whole (decompressing is the cheap
     share), parses only its own paragraphs, and then keeps, of the Contents file lists,
     those of its own packages."""
+    records, errors = read_indexes(root, indexes(suite), limits, part, parts)
+    # this part's artifacts by package name, which the Contents lists then complete
+    mine = [(art.package.name, art) for _n, _f, art in records
+            if isinstance(art, Artifact) and art.package is not None]
+    try:
+        file_lists = contents(suite, limits, {name for name, _art in mine})
+    except ArtifactError as exc:
+        errors.append(str(exc))
+        file_lists = {}
+    for name, art in mine:
+        add_files(art, file_lists.get(name, ()))
+    return records, errors
+
+
+def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 0,
+                 parts: int = 1, only: Container[int] | None = None) -> Part:
+    """Header-only artifacts, without file lists, of every `parts`-th paragraph of the
+    Packages files `files`, from the `part`-th (or of the paragraphs whose ordinals are
+    `only`); `Filename` is taken relative to `root`."""
     records: list[Record] = []
     errors: list[str] = []
-    # this part's artifacts by package name, which the Contents lists then complete
-    mine: list[tuple[str, Artifact]] = []
     ordinal = 0
-    for index in _indexes(suite):
+    for index in files:
         try:
             for lines_of in paragraphs(lines(index, limits)):
                 n, ordinal = ordinal, ordinal + 1
-                if n % parts != part:
+                if n % parts != part or (only is not None and n not in only):
                     continue
                 para = Deb822(lines_of)
                 filename = para.get("Filename")
@@ -155,16 +192,8 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
                     records.append((n, filename, f"{index}: {filename} {exc}"))
                     continue
                 records.append((n, filename, art))
-                mine.append((para.get("Package", ""), art))
         except ArtifactError as exc:
             errors.append(str(exc))
-    try:
-        file_lists = contents(suite, limits, {name for name, _art in mine})
-    except ArtifactError as exc:
-        errors.append(str(exc))
-        file_lists = {}
-    for name, art in mine:
-        add_files(art, file_lists.get(name, ()))
     return records, errors
 
 

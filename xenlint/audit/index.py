@@ -49,12 +49,23 @@ def blocks(path: Path, limits: Limits) -> Iterator[bytes]:
 
 
 def lines(path: Path, limits: Limits) -> Iterator[bytes]:
+    for chunk in line_blocks(path, limits):
+        for part in chunk.split(b"\n"):
+            yield part + b"\n"
+
+
+def line_blocks(path: Path, limits: Limits) -> Iterator[bytes]:
+    """The decompressed bytes of an index file in runs of whole lines, each without its
+    last newline: for a caller that splits millions of lines itself."""
     tail = b""
     for block in blocks(path, limits):
-        parts = (tail + block).split(b"\n")
-        tail = parts.pop()
-        for part in parts:
-            yield part + b"\n"
+        data = tail + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tail = data
+            continue
+        tail = data[cut + 1:]
+        yield data[:cut]
     if tail:
         yield tail
 

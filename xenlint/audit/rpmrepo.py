@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,6 +99,14 @@ def package_artifact(root: Path, el: ET.Element) -> tuple[str, Artifact]:
 
 def read_repo(root: Path, limits: Limits) -> list[Artifact]:
     idx = index_files(root)
+    by_id = read_primary(root, idx, limits)
+    add_filelists(idx, by_id, limits)
+    return list(by_id.values())
+
+
+def read_primary(root: Path, idx: dict[str, Path], limits: Limits) -> dict[str, Artifact]:
+    """pkgid -> header-only artifact of every package primary.xml lists (its file list as
+    far as primary gives one: the files of bin directories and /etc)."""
     by_id: dict[str, Artifact] = {}
     for el in xml_elements(idx["primary"], limits, "package"):
         pkgid, art = package_artifact(root, el)
@@ -105,15 +114,24 @@ def read_repo(root: Path, limits: Limits) -> list[Artifact]:
             art = Artifact(art.path, Kind.RPM, error="is named by primary.xml outside the "
                                                      "repository; not read")
         by_id[pkgid] = art
-    if "filelists" in idx:
-        for el in xml_elements(idx["filelists"], limits, "package"):
-            found = by_id.get(el.get("pkgid", ""))
-            if found is None or found.error is not None:
-                continue
-            art = found
-            art.meta["index"] = "filelists"
-            for f in el:
-                if local(f.tag) == "file" and f.text:
-                    etype = EntryType.DIRECTORY if f.get("type") == "dir" else EntryType.FILE
-                    art.entries[f.text] = Entry(f.text, etype)
-    return list(by_id.values())
+    return by_id
+
+
+def add_filelists(idx: dict[str, Path], by_id: dict[str, Artifact], limits: Limits,
+                  wanted: Container[str] | None = None) -> None:
+    """Complete the artifacts' file lists from filelists.xml, when the repository has one;
+    only those of the pkgids `wanted`, when given."""
+    if "filelists" not in idx:
+        return
+    for el in xml_elements(idx["filelists"], limits, "package"):
+        pkgid = el.get("pkgid", "")
+        found = by_id.get(pkgid)
+        if found is None or found.error is not None or (wanted is not None and
+                                                        pkgid not in wanted):
+            continue
+        art = found
+        art.meta["index"] = "filelists"
+        for f in el:
+            if local(f.tag) == "file" and f.text:
+                etype = EntryType.DIRECTORY if f.get("type") == "dir" else EntryType.FILE
+                art.entries[f.text] = Entry(f.text, etype)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import verdicts
 from xenlint.audit.cache import Cache, StatIndex, salt_for
+from xenlint.audit.context import stamp as context_stamp
 from xenlint.audit.executor import (
     ALONE,
     Executor,
@@ -256,9 +257,10 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
                       parsed)
     index = StatIndex(settings.cache_root)
     shas = {i: index.lookup(i.path) for g in groups for i in g.items}
+    stamp = context_stamp(options.with_repo) if cache else ""
     parts: list[Report | None] = []
     for group in groups:
-        k = verdicts.key(group, shas, options, rules, cache) if cache else None
+        k = verdicts.key(group, shas, options, rules, cache, stamp) if cache else None
         parts.append(cache.get_report(k) if cache and k else None)
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
     stamps: dict[WorkItem, Stamp] = {}
@@ -272,14 +274,22 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     index.save()
     held = {item: _held(art) for item, art in views.items() if art is not None}
     report = Report()
+    todo_arts = {id(g): group_artifacts(g, views)
+                 for g, part in zip(groups, parts, strict=True) if part is None}
+    from xenlint.engine.lint import repo_context
+
+    # the --with-repo indexes are read once, for every package set still to lint
+    contexts, report.errors = repo_context(options, list(todo_arts.values()))
+    context_of = dict(zip(todo_arts, contexts, strict=True))
     for group, part in zip(groups, parts, strict=True):
         if part is None:
-            arts = group_artifacts(group, views)
+            arts = todo_arts[id(group)]
             stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
             stats.skipped += sum(views.get(i, 0) is None for i in group.items)
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
-                part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs)
-                k = verdicts.key(group, shas, options, rules, cache) if cache else None
+                part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs,
+                                           context=context_of[id(group)])
+                k = verdicts.key(group, shas, options, rules, cache, stamp) if cache else None
                 if cache and k:
                     cache.put_report(k, part)
         else:

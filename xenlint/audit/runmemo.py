@@ -63,7 +63,20 @@ def memo_key(target: str, options: dict[str, Any], limits: Limits) -> str | None
         if extra is not None:
             _stat(h, Path(extra))
     _stat_tree(h, root)
+    for repo in options.get("with_repo") or ():
+        _stat_repo(h, Path(repo))
     return h.hexdigest()
+
+
+def _stat_repo(h: Any, repo: Path) -> None:
+    """A --with-repo PATH: its tree, or for a Packages file its suite (Contents lie in
+    the directories above `<component>/binary-<arch>/`) or its directory."""
+    if repo.is_dir():
+        _stat_tree(h, repo)
+    elif repo.parent.name.startswith("binary-"):
+        _stat_tree(h, repo.parent.parent.parent)
+    else:
+        _stat_tree(h, repo.parent)
 
 
 class RunMemo:

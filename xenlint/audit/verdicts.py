@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,24 +50,28 @@ class Rules:
 
 
 def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
-               label: str, parts: int = 1) -> Report:
+               label: str, parts: int = 1, context: Sequence[Artifact] = ()) -> Report:
     """`lint_artifacts`, but given the group's own input label, as `check DIR` passes the
     directory: the package-set subject is named after it and `xenlint-overrides` is
     looked for beside it. The rulebook is loaded once per audit, not per group. A big
-    group is linted in up to `parts` processes (shards.py)."""
+    group is linted in up to `parts` processes (shards.py). `context`: the --with-repo
+    packages the group reaches."""
     from xenlint.audit.shards import evaluate_in_parts
     from xenlint.engine import lint
 
     return lint.lint_selected(artifacts, options, rules.config, (rules.known, rules.selected),
-                              [label], functools.partial(evaluate_in_parts, parts=parts))
+                              [label], functools.partial(evaluate_in_parts, parts=parts),
+                              context=context)
 
 
 def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
-        rules: Rules, cache: Cache) -> str | None:
+        rules: Rules, cache: Cache, context: str = "") -> str | None:
     """A digest of everything the group's report depends on, or None if some input's
-    content is not known yet (a new or changed file: it must be read first)."""
+    content is not known yet (a new or changed file: it must be read first). `context`
+    stamps the --with-repo indexes (context.stamp)."""
     h = hashlib.sha256()
-    h.update(f"{cache.salt}\0{options!r}\0{rules.config!r}\0{group.label}\0".encode())
+    h.update(f"{cache.salt}\0{options!r}\0{rules.config!r}\0{group.label}\0{context}\0"
+             .encode())
     for path in (options.overrides_file, *overrides.beside([group.label])):
         if path is not None:
             try:

@@ -45,6 +45,12 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      type=click.Path(path_type=Path), help="Extra rule directory."),
         click.option("--show-unknown", is_flag=True, default=False,
                      help="List rules that could neither pass nor fail, and the facts missing."),
+        click.option("--with-repo", "with_repo", multiple=True, metavar="PATH",
+                     type=click.Path(path_type=Path),
+                     help="Repository whose packages may satisfy relations and ship paths, "
+                          "never checked themselves: a Debian suite (dists/<suite>), a "
+                          "Packages file with Contents-<arch> beside it, an apt lists "
+                          "directory (/var/lib/apt/lists) or an RPM repository (repeatable)."),
         limit_options,
     ]
     for decorator in reversed(decorators):
@@ -84,4 +90,5 @@ def options_from(kwargs: dict[str, Any]) -> LintOptions:
         overrides_file=kwargs.pop("overrides_file", None),
         config_path=kwargs.pop("config_path", None),
         extra_rule_dirs=tuple(kwargs.pop("rule_dirs", ())),
-        show_unknown=bool(kwargs.pop("show_unknown", False)), limits=limits)
+        show_unknown=bool(kwargs.pop("show_unknown", False)), limits=limits,
+        with_repo=tuple(kwargs.pop("with_repo", ())))

@@ -55,10 +55,12 @@ def _nested(top: Artifact, art: Artifact, run: Run, in_kernel: bool) -> Iterator
         yield from _nested(top, child, run, covered)
 
 
-def build_subjects(artifacts: Sequence[Artifact], set_label: str = "") -> list[Subject]:
-    """Every subject of one run, in input order; unreadable artifacts have none."""
+def build_subjects(artifacts: Sequence[Artifact], set_label: str = "",
+                   context: Sequence[Artifact] = ()) -> list[Subject]:
+    """Every subject of one run, in input order; unreadable artifacts have none, and the
+    `context` packages (--with-repo) join the run's package set without being subjects."""
     readable = [a for a in artifacts if not a.error]
-    run = Run.of(readable)
+    run = Run.of(readable, context)
     out: list[Subject] = []
     for top in readable:
         if top.kind in _PACKAGE_KINDS and top.package is not None:

@@ -41,6 +41,8 @@ class LintOptions:
     extra_rule_dirs: tuple[Path, ...] = ()
     show_unknown: bool = False
     limits: Limits = field(default_factory=Limits)
+    # --with-repo: repositories whose packages join each package set as context
+    with_repo: tuple[Path, ...] = ()
     # False: ignore xenlint.toml/pyproject.toml found from the current directory (tests)
     search_config: bool = True
 
@@ -110,7 +112,24 @@ def lint_paths(paths: Sequence[str | Path], options: LintOptions) -> Report:
     known = all_rules(options, config)  # fail on a broken rule before reading anything
     rules = select_rules(options, config, known)
     artifacts = [a for p in paths for a in read_path(p, options.limits)]
-    return lint_selected(artifacts, options, config, (known, rules), [str(p) for p in paths])
+    context, errors = repo_context(options, [artifacts])
+    report = lint_selected(artifacts, options, config, (known, rules), [str(p) for p in paths],
+                           context=context[0])
+    report.errors += errors
+    return report
+
+
+def repo_context(options: LintOptions, sets: Sequence[Sequence[Artifact]]) -> \
+        tuple[list[list[Artifact]], list[ReadError]]:
+    """For each package set, the --with-repo packages its relations reach; and the
+    repositories' read errors (each an unreadable input)."""
+    if not options.with_repo:
+        return [[] for _set in sets], []
+    from xenlint.audit.context import Context  # index readers load only when asked for
+
+    ctx = Context.load(options.with_repo, options.limits)
+    found = ctx.for_sets(sets)
+    return found, [ReadError(path, msg) for path, msg in ctx.errors]
 
 
 def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
@@ -126,15 +145,16 @@ def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
 
 def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Config,
                   book: tuple[list[Rule], list[Rule]], inputs: Sequence[str],
-                  evaluator: Evaluator = evaluate) -> Report:
+                  evaluator: Evaluator = evaluate, context: Sequence[Artifact] = ()) -> Report:
     """Check artifacts with rules already loaded (`book` = known, selected): what audits call
-    once per package set, so the rulebook is loaded once per run."""
+    once per package set, so the rulebook is loaded once per run. `context` packages
+    (--with-repo) join the package set; they are neither checked nor reported."""
     known, rules = book
     profiles = profiles_for(options, config)
     found_overrides = _overrides(options, config, inputs)
     ran = [r for r in rules if set(r.profiles) & set(profiles)]
     label = inputs[0] if len(inputs) == 1 else ""
-    findings, unknowns = evaluator(ran, build_subjects(artifacts, label), profiles)
+    findings, unknowns = evaluator(ran, build_subjects(artifacts, label, context), profiles)
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
                                  [r.id for r in known])
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),

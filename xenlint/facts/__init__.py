@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,15 +75,19 @@ def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:
 
 @dataclass(slots=True)
 class Run:
-    """Everything given in one run: all top-level artifacts and the package artifacts."""
+    """Everything given in one run: all top-level artifacts and the package artifacts,
+    and the context packages (--with-repo) that relations may reach but no rule judges."""
 
     artifacts: list[Artifact]
     packages: list[Artifact] = field(default_factory=list)
+    # header-only packages from repository indexes: they satisfy relations and ship paths
+    # (PackageSet), and are never subjects, never opened, never reported
+    context: list[Artifact] = field(default_factory=list)
 
     @classmethod
-    def of(cls, artifacts: list[Artifact]) -> Run:
+    def of(cls, artifacts: list[Artifact], context: Sequence[Artifact] = ()) -> Run:
         pkgs = [a for a in artifacts if a.kind in (Kind.DEB, Kind.RPM) and a.package]
-        return cls(list(artifacts), pkgs)
+        return cls(list(artifacts), pkgs, [a for a in context if a.package is not None])
 
 
 class Subject:

@@ -89,7 +89,8 @@ _LAST: list[tuple[Run, PackageSet]] = []
 
 @dataclass(slots=True)
 class PackageSet:
-    """The packages of one run, indexed by every name they are or provide, and by path."""
+    """The packages of one run, the context packages included (Run.context), indexed by
+    every name they are or provide, and by path."""
 
     packages: list[Artifact]
     by_name: dict[str, list[tuple[Artifact, str | None]]] = field(default_factory=dict)
@@ -110,7 +111,7 @@ class PackageSet:
         last = _LAST[0] if _LAST else None  # one read: safe if another thread swaps it
         if last is not None and last[0] is run:
             return last[1]
-        ps = cls(list(run.packages))
+        ps = cls([*run.packages, *run.context])
         ps.members = {id(a) for a in ps.packages}
         for art in ps.packages:
             pkg = art.package
