@@ -257,10 +257,10 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
                       parsed)
     index = StatIndex(settings.cache_root)
     shas = {i: index.lookup(i.path) for g in groups for i in g.items}
-    stamp = context_stamp(options.with_repo) if cache else ""
+    repo_stamp = context_stamp(options.with_repo) if cache else ""
     parts: list[Report | None] = []
     for group in groups:
-        k = verdicts.key(group, shas, options, rules, cache, stamp) if cache else None
+        k = verdicts.key(group, shas, options, rules, cache, repo_stamp) if cache else None
         parts.append(cache.get_report(k) if cache and k else None)
     todo = [i for g, part in zip(groups, parts, strict=True) if part is None for i in g.items]
     stamps: dict[WorkItem, Stamp] = {}
@@ -289,7 +289,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
                 part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs,
                                            context=context_of[id(group)])
-                k = verdicts.key(group, shas, options, rules, cache, stamp) if cache else None
+                k = verdicts.key(group, shas, options, rules, cache, repo_stamp) if cache else None
                 if cache and k:
                     cache.put_report(k, part)
         else:
