@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import difflib
 import importlib
 import os
 import pkgutil
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -40,23 +42,51 @@ class DefaultCommandGroup(click.Group):
         return super().list_commands(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """`xenlint --with-repo DIR x.deb` is check too: at the first argument that is
-        neither one of the group's own options nor a command, `check` begins."""
-        own = {name for p in self.params for name in (*p.opts, *p.secondary_opts)}
-        own |= set(ctx.help_option_names)
-        i = 0
-        while i < len(args) and args[i] in own:
-            i += 1
-        if i < len(args) and args[i].startswith("-") and args[i] != "--":
-            args = [*args[:i], self.default_command, *args[i:]]
+        """Insert `check` before the first argument that is neither one of the group's own
+        options nor a subcommand, so the short form takes options before its paths too:
+        `xenlint --profile domu FILE` is `xenlint check --profile domu FILE`."""
+        own = {o for p in self.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
+        index = next((i for i, a in enumerate(args) if a.split("=", 1)[0] not in own), None)
+        if index is not None and not _is_help_request(args[index:]):
+            head = args[index]
+            if head.startswith("-") or self.get_command(ctx, head) is None:
+                _refuse_typo(ctx, head, self.list_commands(ctx))
+                args = [*args[:index], self.default_command, *args[index:]]
         return super().parse_args(ctx, args)
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
-            args = [self.default_command, *args]
-        return super().resolve_command(ctx, args)
+
+def _is_help_request(args: list[str]) -> bool:
+    return args[:1] in (["-h"], ["--help"])
+
+
+def _refuse_typo(ctx: click.Context, word: str, commands: list[str]) -> None:
+    """A first word that is no file and looks like a subcommand is a typo, not a path:
+    `xenlint chek FILE` exits 2 with a suggestion instead of reading `chek`."""
+    if word.startswith("-") or os.path.lexists(word) or "/" in word or "." in word:
+        return
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    if close:
+        ctx.fail(f"no such command {word!r}: did you mean {close[0]!r}?")
+
+
+_SIZE = re.compile(r"\s*(\d+)\s*([kmgt]?)(i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
+    """A byte count with an optional binary suffix: 1G, 256M, 64KiB, 4096."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.fullmatch(str(value))
+        if match is None:
+            self.fail(f"{value!r} is not a size (a number, optionally with K, M, G or T: "
+                      "1G, 256M, 64KiB)", param, ctx)
+        return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
 def limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,8 +94,11 @@ def limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     defaults = Limits()
     for name in reversed(Limits.__slots__):
         flag = "--" + name.replace("_", "-")
-        fn = click.option(flag, name, type=int, default=None, show_default=False,
-                          help=f"Reading limit (default {getattr(defaults, name)}).")(fn)
+        sized = name.endswith("_bytes")
+        kind: Any = ByteSize() if sized else click.IntRange(min=0)
+        unit = " bytes; suffixes K, M, G, T" if sized else ""
+        fn = click.option(flag, name, type=kind, default=None, show_default=False,
+                          help=f"Reading limit (default {getattr(defaults, name)}{unit}).")(fn)
     return fn
 
 

@@ -20,6 +20,17 @@ class Severity(enum.StrEnum):
         return self.value[0].upper()
 
 
+class FailNever(enum.Enum):
+    """`--fail-on none`: findings never make the exit status 1 (read errors still give 2)."""
+
+    NEVER = "none"
+
+
+def parse_fail_on(value: str) -> Severity | FailNever:
+    value = value.lower()
+    return FailNever.NEVER if value == FailNever.NEVER.value else Severity(value)
+
+
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
     """What reporters need to know about a rule (SARIF rule metadata, JUnit test names)."""

@@ -145,15 +145,17 @@ def test_mixed_run_reports_the_good_ones(tmp_path: Path) -> None:
 
 def test_check_run_over_the_whole_corpus(tmp_path: Path) -> None:
     """`xenlint check` over every hostile file and the good ones in one run: exit 2, each
-    unreadable file on its own `X: PATH: message` line, the good packages still linted."""
+    unreadable file on its own `X: PATH: message` line (on stderr), the good packages still
+    linted."""
     paths = [HOSTILE / r for r in sorted(EXPECTED)]
     report = run(["check", "--format", "text", *map(str, paths)], tmp_path)
     assert_sealed(report)
     assert report["exit"] == 2
     lines = report["stdout"].splitlines()
+    errors = report["stderr"].splitlines()
     for rel, want in sorted(EXPECTED.items()):
         line_re = re.compile(rf"^X: {re.escape(str(HOSTILE / rel))}(?:!\S*)?: (.*)$")
-        mine = [m.group(1) for ln in lines if (m := line_re.match(ln))]
+        mine = [m.group(1) for ln in errors if (m := line_re.match(ln))]
         if want["exit"] == 2:
             assert len(mine) == 1, (rel, mine)
             assert re.search(want["message"], mine[0]), (rel, mine[0])

@@ -32,8 +32,9 @@ from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
 from xenlint.audit.worker import MISMATCH, Outcome, Stamp, WorkerConfig, analyse, relocate
-from xenlint.finding import Report
+from xenlint.finding import ReadError, Report
 from xenlint.limits import ArtifactError, Limits
+from xenlint.readers import NOTHING_TO_READ
 
 if TYPE_CHECKING:
     from xenlint.engine.config import Config
@@ -299,5 +300,9 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
         if part is not None:
             merge(report, part)
     _learn(views, held, cache)
+    if not report.artifacts and not report.errors:
+        # as `check DIR` says of it: an audit that read nothing must not pass
+        report.artifacts.append(target)
+        report.errors.append(ReadError(target, NOTHING_TO_READ))
     stats.seconds = time.perf_counter() - start
     return AuditResult(report, stats)

@@ -27,6 +27,7 @@ from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
 from xenlint.limits import ArtifactError, Limits
+from xenlint.readers import walk_files
 from xenlint.readers.directory import is_root_tree
 
 OUTSIDE = "names a file outside the repository; not read"
@@ -210,19 +211,17 @@ def _tree(root: Path, display: str, limits: Limits, open_contents: bool,
     the tree are package sets of their own."""
     loose = Group(display, display)
     groups = [loose]
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        here = Path(dirpath)
-        if here != root:
-            inner = repo_groups(here, limits, open_contents, cache)
-            if inner is not None:
-                groups += inner
-                dirnames.clear()
-                continue
-        for fname in sorted(filenames):
-            fpath = here / fname
-            if fpath.is_symlink() or not fpath.is_file():
-                continue
+
+    def repository(here: Path) -> bool:
+        inner = repo_groups(here, limits, open_contents, cache)
+        if inner is not None:
+            groups.extend(inner)
+        return inner is not None
+
+    for fpath, problem in walk_files(root, repository):
+        if problem is not None:
+            loose.metadata.append(Artifact(str(fpath), Kind.FILE, error=problem))
+        else:
             # the same display path `check DIR` gives, so findings compare equal
             loose.items.append(WorkItem(str(fpath), str(fpath), required=False))
     return [g for g in groups if g.size or g is loose]

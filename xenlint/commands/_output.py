@@ -16,12 +16,14 @@ import click
 from xenlint.cli import EXIT_ERROR
 from xenlint.engine.remedies import remedies_json, render_remedies
 from xenlint.finding import Report
-from xenlint.reporters import render
+from xenlint.reporters import render, text
 from xenlint.reporters.json import report_dict
 from xenlint.reporters.strings import safe_tree
 
 
-def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> None:
+def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool,
+         read_errors: bool = True) -> None:
+    """`read_errors=False`: a text report leaves out its `X:` lines (printed elsewhere)."""
     if remedies and fmt == "json":
         # additive: the usual JSON report plus a `remedies` key
         data = report_dict(report)
@@ -29,7 +31,10 @@ def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> 
         json.dump(safe_tree(data), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return
-    render(fmt, report, out, color=color)
+    if fmt == "text":
+        text.write(report, out, color=color, read_errors=read_errors)
+    else:
+        render(fmt, report, out, color=color)
     if remedies:
         # remedies follow a text report; beside another machine format they go to stderr
         dest = out if fmt == "text" else sys.stderr
@@ -37,11 +42,33 @@ def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool) -> 
         render_remedies(report, dest)
 
 
-def write_report(report: Report, fmt: str, output: Path | None, color: bool | None,
+def use_color(mode: str, stream: TextIO) -> bool:
+    """--color always|never|auto: auto colours a terminal unless $NO_COLOR is set
+    (no-color.org); an explicit `always` wins over $NO_COLOR."""
+    if mode == "always":
+        return True
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def write_report(report: Report, fmt: str, output: Path | None, color: str,
                  remedies: bool) -> None:
-    """To FILE (never coloured) or standard output (coloured on a TTY unless told)."""
+    """To FILE (never coloured unless --color always) or standard output.
+
+    Inputs that could not be read (`X:` lines) always go to standard error too, so a
+    pipeline that keeps only stdout still shows them; the text report on standard output
+    then leaves them out rather than print them twice."""
+    if report.errors:
+        for line in text.error_lines(report, use_color(color, sys.stderr)):
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
     if output is None:
-        emit(report, fmt, sys.stdout, sys.stdout.isatty() if color is None else color, remedies)
+        emit(report, fmt, sys.stdout, use_color(color, sys.stdout), remedies,
+             read_errors=False)
         return
     # beside the target and renamed over it: a crash, a full disk or a signal while
     # writing leaves the previous report in place, never a truncated one
@@ -51,7 +78,7 @@ def write_report(report: Report, fmt: str, output: Path | None, color: bool | No
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                emit(report, fmt, out, bool(color), remedies)
+                emit(report, fmt, out, color == "always", remedies)
             os.replace(tmp, output)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -77,7 +77,7 @@ def _progress(console: Any) -> Iterator[Any]:
 @click.option("--summary/--no-summary", default=None,
               help="Print the summary table to stderr (default: on a TTY).")
 @check_options
-def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: bool | None,
+def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: str,
               jobs: int | None, executor: str, cache_dir: Path | None, no_cache: bool,
               timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +

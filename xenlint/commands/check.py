@@ -19,7 +19,7 @@ from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_s
 @output_options
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
-              color: bool | None, **kwargs: Any) -> None:
+              color: str, **kwargs: Any) -> None:
     """Check packages, kernels, initramfs images and root trees against the rules."""
     refuse_input_as_output(output, paths)
     options = options_from(kwargs)

@@ -30,8 +30,10 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--profile", "profiles", multiple=True, metavar="PROFILE",
                      help=f"Profile(s) to check: {', '.join(PROFILES)} (repeat or separate "
                           "with commas). Default: the configuration's, else all."),
-        click.option("--fail-on", type=click.Choice([s.value for s in Severity]),
-                     default=None, help="Lowest severity that makes the exit status 1 "
+        click.option("--fail-on", type=click.Choice([*(s.value for s in Severity), "none"],
+                                                    case_sensitive=False),
+                     default=None, help="Lowest severity that makes the exit status 1; none: "
+                                        "findings never do, only unreadable inputs (exit 2) "
                                         "(default: the configuration's, else error)."),
         click.option("--select", multiple=True, metavar="RULE",
                      help="Check only these rules (ids or globs; repeat or use commas)."),
@@ -60,8 +62,12 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --output, --remedies and --color: how `check` and `audit` print a report."""
-    fn = click.option("--color/--no-color", default=None,
-                      help="Colour text output (default: on a TTY).")(fn)
+    fn = click.option("--no-color", "color", flag_value="never", hidden=True,
+                      help="Same as --color never.")(fn)
+    fn = click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
+                      default="auto", show_default=True, is_flag=False, flag_value="always",
+                      help="Colour text output: auto colours a terminal unless $NO_COLOR "
+                           "is set.")(fn)
     fn = click.option("--remedies", is_flag=True, default=False,
                       help="After the report, print the fixes merged per kernel, image and "
                            "package, ready to paste (with --format json: a `remedies` key).")(fn)
@@ -74,10 +80,13 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def options_from(kwargs: dict[str, Any]) -> LintOptions:
     """Pop the check_options values out of `kwargs` and build LintOptions."""
-    from xenlint.engine.lint import LintOptions  # the engine's imports are paid only when used
+    # the engine's imports are paid only when used
+    from xenlint.engine.lint import LintOptions
+    from xenlint.finding import parse_fail_on
 
     limits = limits_from(kwargs)
-    profiles = _split(kwargs.pop("profiles", ()))
+    # profile names are matched without regard to case, as the user may write DomU
+    profiles = tuple(p.lower() for p in _split(kwargs.pop("profiles", ())))
     bad = [p for p in profiles if p not in PROFILES]
     if bad:
         raise click.BadParameter(f"unknown profile(s) {', '.join(bad)} "
@@ -86,7 +95,7 @@ def options_from(kwargs: dict[str, Any]) -> LintOptions:
     return LintOptions(
         profiles=profiles, select=_split(kwargs.pop("select", ())),
         ignore=_split(kwargs.pop("ignore", ())),
-        fail_on=Severity(fail_on) if fail_on else None,
+        fail_on=parse_fail_on(fail_on) if fail_on else None,
         overrides_file=kwargs.pop("overrides_file", None),
         config_path=kwargs.pop("config_path", None),
         extra_rule_dirs=tuple(kwargs.pop("rule_dirs", ())),

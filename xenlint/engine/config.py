@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xenlint.finding import Severity
+from xenlint.finding import FailNever, Severity, parse_fail_on
 
 _KEYS = {"profiles", "fail-on", "enable", "disable", "rule-dirs", "params", "overrides"}
 PROFILES = ("dom0", "domu", "installer")
@@ -27,7 +27,7 @@ class ConfigError(Exception):
 class Config:
     path: Path | None = None
     profiles: tuple[str, ...] = ()
-    fail_on: Severity | None = None
+    fail_on: Severity | FailNever | None = None
     enable: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     rule_dirs: tuple[Path, ...] = ()
@@ -82,13 +82,14 @@ def load_config(path: Path | None = None, *, search: bool = True) -> Config:
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(_KEYS))})")
-    profiles = _strings(data, "profiles", path)
+    profiles = tuple(p.lower() for p in _strings(data, "profiles", path))
     bad = [p for p in profiles if p not in PROFILES]
     if bad:
         raise ConfigError(f"{path}: unknown profile(s) {', '.join(bad)}")
     fail_on = data.get("fail-on")
-    if fail_on is not None and fail_on not in {s.value for s in Severity}:
-        raise ConfigError(f"{path}: fail-on must be error, warning or info")
+    if fail_on is not None and (not isinstance(fail_on, str) or fail_on.lower() not in
+                                {*(s.value for s in Severity), FailNever.NEVER.value}):
+        raise ConfigError(f"{path}: fail-on must be error, warning, info or none")
     params = data.get("params", {})
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise ConfigError(f"{path}: [params] must hold one table per rule id")
@@ -97,7 +98,7 @@ def load_config(path: Path | None = None, *, search: bool = True) -> Config:
         raise ConfigError(f"{path}: overrides must be an array of tables ([[overrides]])")
     base = path.parent
     return Config(
-        path=path, profiles=profiles, fail_on=Severity(fail_on) if fail_on else None,
+        path=path, profiles=profiles, fail_on=parse_fail_on(fail_on) if fail_on else None,
         enable=_strings(data, "enable", path), disable=_strings(data, "disable", path),
         rule_dirs=tuple(base / d for d in _strings(data, "rule-dirs", path)),
         params={k: dict(v) for k, v in params.items()}, overrides=tuple(overrides))

@@ -14,7 +14,7 @@ from xenlint.engine.config import PROFILES, Config, ConfigError, load_config
 from xenlint.engine.evaluate import build_subjects, evaluate
 from xenlint.engine.rulebook import Rule, default_rule_dirs, load_rulebook
 from xenlint.facts import Subject
-from xenlint.finding import Finding, ReadError, Report, Severity, Unknown
+from xenlint.finding import FailNever, Finding, ReadError, Report, Severity, Unknown
 from xenlint.limits import Limits
 from xenlint.readers import read_path
 
@@ -34,8 +34,8 @@ class LintOptions:
     profiles: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    # None: the configuration's fail-on, else error
-    fail_on: Severity | None = None
+    # None: the configuration's fail-on, else error; NEVER: no finding fails the run
+    fail_on: Severity | FailNever | None = None
     overrides_file: Path | None = None
     config_path: Path | None = None
     extra_rule_dirs: tuple[Path, ...] = ()
@@ -54,7 +54,8 @@ def config_for(options: LintOptions) -> Config:
         raise LintError(str(exc)) from None
 
 
-def effective_fail_on(options: LintOptions, config: Config | None = None) -> Severity:
+def effective_fail_on(options: LintOptions, config: Config | None = None
+                      ) -> Severity | FailNever:
     if options.fail_on is not None:
         return options.fail_on
     return (config or config_for(options)).fail_on or Severity.ERROR
@@ -172,10 +173,12 @@ def _errors(art: Artifact) -> list[tuple[str, str]]:
     return [(a.path, a.error) for a in art.walk() if a.error]
 
 
-def exit_status(report: Report, fail_on: Severity = Severity.ERROR) -> int:
+def exit_status(report: Report, fail_on: Severity | FailNever = Severity.ERROR) -> int:
     """0 clean, 1 findings at or above `fail_on`, 2 when some input could not be read."""
     if report.errors:
         return EXIT_ERROR
+    if isinstance(fail_on, FailNever):
+        return EXIT_OK
     if any(not f.suppressed and f.severity.rank >= fail_on.rank for f in report.findings):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -14,6 +14,7 @@ import io
 import os
 import pkgutil
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+NOTHING_TO_READ = "holds no package, image or root tree xenlint reads"
+
+
 def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
     """Read what a path names: one artifact, or each artifact found in a directory of them."""
     limits = limits or Limits()
@@ -245,25 +249,60 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
             return [tree]
         found = list(_read_collection(p, limits))
         # an empty or unrelated folder is a mistake worth one line, not a silent clean run
-        return found or [Artifact(display, Kind.DIRECTORY,
-                                  error="holds no package, image or root tree xenlint reads")]
+        return found or [Artifact(display, Kind.DIRECTORY, error=NOTHING_TO_READ)]
     return [read_source(Source(display, path=p), ReadContext.top(limits, display)) or
             Artifact(display, Kind.FILE, error="is not a format xenlint reads")]
 
 
 def _read_collection(root: Path, limits: Limits) -> Iterator[Artifact]:
     """A directory of packages and images: each recognised file is an artifact of its own."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    for fpath, problem in walk_files(root):
+        display = str(fpath)
+        if problem is not None:
+            yield Artifact(display, Kind.FILE, error=problem)
+            continue
+        art = read_source(Source(display, path=fpath), ReadContext.top(limits, display),
+                          required=False)
+        if art is not None:
+            yield art
+
+
+def walk_files(root: Path, prune: Callable[[Path], bool] | None = None
+               ) -> Iterator[tuple[Path, str | None]]:
+    """The regular files under `root` in a stable order, each with None; and, with the
+    reason, every directory that cannot be listed and every name that cannot be examined.
+    A package in a directory xenlint may not enter is an input it did not check, so it
+    is reported rather than left out of a clean run. A directory below `root` for which
+    `prune` says True is not descended into."""
+    unlisted: list[tuple[Path, str]] = []
+
+    def refused(exc: OSError) -> None:
+        unlisted.append((Path(exc.filename or root), f"cannot be listed: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=refused):
+        yield from _drain(unlisted)
         dirnames.sort()
+        here = Path(dirpath)
+        if prune is not None and here != root and prune(here):
+            dirnames.clear()
+            continue
         for fname in sorted(filenames):
             fpath = Path(dirpath) / fname
-            if fpath.is_symlink() or not fpath.is_file():
+            try:
+                st = os.lstat(fpath)
+            except FileNotFoundError:
+                continue  # gone since the listing
+            except OSError as exc:
+                yield fpath, f"cannot be examined: {exc.strerror}"
                 continue
-            display = str(fpath)
-            art = read_source(Source(display, path=fpath), ReadContext.top(limits, display),
-                              required=False)
-            if art is not None:
-                yield art
+            if stat.S_ISREG(st.st_mode):
+                yield fpath, None
+    yield from _drain(unlisted)
+
+
+def _drain(found: list[tuple[Path, str]]) -> Iterator[tuple[Path, str]]:
+    while found:
+        yield found.pop(0)
 
 
 _load_all()

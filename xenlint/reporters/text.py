@@ -64,22 +64,36 @@ def summary_line(report: Report) -> str:
             f"{_plural(len(report_artifacts(report)), 'artifact')}")
 
 
-def lines(report: Report, color: bool = False) -> list[str]:
+def error_lines(report: Report, color: bool = False) -> list[str]:
+    """One `X:` line per input that could not be read."""
+    p = printable
+    return [f"{_paint('X:', 'X', color)} {p(e.artifact)}: {p(e.message)}"
+            for e in report.errors]
+
+
+def lines(report: Report, color: bool = False, read_errors: bool = True) -> list[str]:
     out = [finding_line(f, color) for f in report.findings]
     p = printable
     for u in report.unknowns:
         out.append(f"{_paint('U:', 'U', color)} {p(artifact_file(u.artifact))}: "
                    f"{_paint(p(u.rule), 'U', color)} unknown: needs {p(u.missing)} "
                    f"({p(u.profile)})")
-    for e in report.errors:
-        out.append(f"{_paint('X:', 'X', color)} {p(e.artifact)}: {p(e.message)}")
+    if read_errors:
+        out += error_lines(report, color)
     summary = summary_line(report)
     out.append(click.style(summary, bold=True) if color else summary)
     return out
 
 
-def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+def write(report: Report, out: TextIO, *, color: bool = False,
+          read_errors: bool = True) -> None:
+    """The report; `read_errors=False` leaves the `X:` lines to the caller (the command
+    line prints them on standard error)."""
     # every field went through printable(): one line per entry whatever a message holds, and
     # no control sequence from an artifact reaches the terminal
-    for line in lines(report, color):
+    for line in lines(report, color, read_errors):
         out.write(line + "\n")
+
+
+def render(report: Report, out: TextIO, *, color: bool = False) -> None:
+    write(report, out, color=color)
