@@ -31,7 +31,7 @@ XENLINT_CHILD = (
     "import sys; from xenlint.readers import read_path; "
     "[a] = read_path(sys.argv[1]); "
     "assert a.error is None, a.error; "
-    "print(len(a.entries), a.initramfs['segments'][-1]['compression'])"
+    "print(len(a.entries), a.initramfs.segments[-1].compression)"
 )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import enum
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, ClassVar, NamedTuple, cast
 
 
 class Kind(enum.StrEnum):
@@ -79,6 +80,144 @@ class Package:
     payload_compression: str | None = None
 
 
+class ReaderInfo:
+    """Base of the kind-specific facts a reader records in an artifact's slots.
+
+    A field in `OPTIONAL` is a key the reader fills only when the input shows it: None
+    there means "not shown", and `to_json()` leaves the key out, so `inspect --format json`
+    prints exactly what was read. Other fields are always printed, null included."""
+
+    __slots__ = ()
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(cast(Any, self))
+        return {k: v for k, v in out.items() if v is not None or k not in self.OPTIONAL}
+
+
+@dataclass(frozen=True, slots=True)
+class KernelInfo(ReaderInfo):
+    """A kernel image (bzImage, arm64 Image, EFI zboot, vmlinux ELF): its boot header and
+    what one pass over the decompressed payload found (banner, ELF notes, IKCONFIG)."""
+
+    format: str  # "bzImage", "arm64-image" or "elf"
+    compression: str | None  # of the payload; None when the header is too old to locate it
+    release: str | None = None  # from the banner or the header's version string
+    version_string: str | None = None
+    arch: str | None = None
+    container: str | None = None  # "efi-zboot" for a zboot-wrapped Image
+    # x86 boot protocol header
+    boot_protocol: str | None = None
+    setup_sects: int | None = None
+    payload_offset: int | None = None
+    payload_length: int | None = None
+    decompressed_size: int | None = None
+    # arm64 Image header
+    text_offset: int | None = None
+    image_size: int | None = None
+    endian: str | None = None
+    # from the payload
+    ikconfig: bool | None = None
+    ikconfig_error: str | None = None
+    xen_notes: dict[str, Any] | None = None  # None: no ELF notes were read
+    build_id: str | None = None
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({
+        "version_string", "arch", "container", "boot_protocol", "setup_sects",
+        "payload_offset", "payload_length", "decompressed_size", "text_offset", "image_size",
+        "endian", "ikconfig", "ikconfig_error", "xen_notes", "build_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class KernelRelease(ReaderInfo):
+    """The kernel a config or a module tree belongs to; a config's header adds its
+    architecture and version (`# Linux/x86 6.1.0 Kernel Configuration`)."""
+
+    release: str | None
+    config_arch: str | None = None
+    version: str | None = None
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"config_arch", "version"})
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo(ReaderInfo):
+    """One kernel module (.ko), from its .modinfo section."""
+
+    name: str
+    vermagic: str | None
+    alias: list[str]
+    depends: list[str]
+    intree: bool
+    description: str | None
+    license: str | None
+    signed: bool
+    release: str | None  # the first word of vermagic
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleTreeInfo(ReaderInfo):
+    """A `[/usr]/lib/modules/<release>/` tree, from its file list and index files."""
+
+    modules: list[str]
+    builtin: list[str]
+    path: str
+    has_modules_dep: bool
+    builtin_modinfo: list[str] | None = None  # None: no modules.builtin.modinfo
+    dep: dict[str, list[str]] | None = None  # None: no modules.dep
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"builtin_modinfo", "dep"})
+
+
+@dataclass(frozen=True, slots=True)
+class Segment(ReaderInfo):
+    """One segment of an initramfs: an uncompressed cpio, or a compressed stream holding
+    one or more cpio archives."""
+
+    offset: int
+    compression: str
+    format: str  # the cpio format ("newc", "crc", ...); "" when none was recognised
+    files: int
+    length: int
+    decompressed_bytes: int | None = None  # compressed segments only
+    trailing_data: bool | None = None  # True: bytes follow the last archive
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"decompressed_bytes", "trailing_data"})
+
+
+@dataclass(frozen=True, slots=True)
+class InitramfsInfo(ReaderInfo):
+    """What an initramfs holds: its segments, modules, kernel releases and generator."""
+
+    segments: list[Segment]
+    modules: list[str]
+    builtin_modules: list[str]
+    kernel_releases: list[str]
+    generator: str | None  # "initramfs-tools", "dracut", or None when not recognised
+    settings: dict[str, str]
+    early_microcode: bool
+    listed_modules: list[str] | None = None  # initramfs-tools' conf/modules
+    dracut_modules: list[str] | None = None  # dracut's modules.txt
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"listed_modules", "dracut_modules"})
+
+    def to_json(self) -> dict[str, Any]:
+        out = ReaderInfo.to_json(self)
+        out["segments"] = [s.to_json() for s in self.segments]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class IsoInfo(ReaderInfo):
+    """An ISO 9660 image: its volume id, El Torito boot record and the nested kernels and
+    ramdisks (paths inside the image)."""
+
+    volume_id: str | None
+    el_torito: bool
+    kernels: list[str]
+    ramdisks: list[str]
+
+
 # A loader is given a set of paths and returns the bytes it could read for them.
 Loader = Callable[[set[str]], Mapping[str, bytes]]
 
@@ -88,7 +227,8 @@ class Artifact:
     """What a reader makes of one input: identity, entries, lazy contents and children.
 
     Kind-specific facts live in the optional slots (`kernel`, `config`, `module`,
-    `initramfs`), each a plain JSON-able mapping that `xenlint inspect` prints as is.
+    `initramfs`, `iso`), filled by the reader of that kind; `xenlint inspect` prints them
+    with `ReaderInfo.to_json()`.
     """
 
     path: str
@@ -97,11 +237,13 @@ class Artifact:
     entries: dict[str, Entry] = field(default_factory=dict)
     children: list[Artifact] = field(default_factory=list)
     error: str | None = None
-    kernel: dict[str, Any] | None = None
+    # an image's facts, or (configs, module trees) the release they belong to
+    kernel: KernelInfo | KernelRelease | None = None
     config: dict[str, str] | None = None
-    module: dict[str, Any] | None = None
-    initramfs: dict[str, Any] | None = None
-    iso: dict[str, Any] | None = None
+    # one .ko, or a module tree
+    module: ModuleInfo | ModuleTreeInfo | None = None
+    initramfs: InitramfsInfo | None = None
+    iso: IsoInfo | None = None
     # member names that were absolute or climbed out with `..`: kept as data, never followed
     unsafe_paths: list[str] = field(default_factory=list)
     # notes a reader leaves for facts (e.g. "compression": "xz")

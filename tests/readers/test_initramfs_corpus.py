@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.artifact import Artifact, EntryType, InitramfsInfo, Kind
 from xenlint.modnames import canonical
 from xenlint.readers import read_path
 
@@ -23,8 +22,8 @@ def read(corpus: Path, flavour: str) -> Artifact:
     return art
 
 
-def has(facts: dict[str, Any], module: str) -> bool:
-    return canonical(module) in {canonical(m) for m in facts["modules"]}
+def has(facts: InitramfsInfo, module: str) -> bool:
+    return canonical(module) in {canonical(m) for m in facts.modules}
 
 
 def ko_count(art: Artifact) -> int:
@@ -35,14 +34,14 @@ def test_itools_most(corpus: Path) -> None:
     art = read(corpus, "itools-most")
     f = art.initramfs
     assert f is not None
-    early, main = f["segments"]
-    assert (early["offset"], early["compression"], early["format"], early["files"],
-            early["length"]) == (0, "none", "newc", 5, 148112)
-    assert (main["offset"], main["compression"], main["format"], main["files"]) == \
+    early, main = f.segments
+    assert (early.offset, early.compression, early.format, early.files,
+            early.length) == (0, "none", "newc", 5, 148112)
+    assert (main.offset, main.compression, main.format, main.files) == \
         (148480, "zstd", "newc", 419)
-    assert main["decompressed_bytes"] == 49633280
+    assert main.decompressed_bytes == 49633280
     assert "/kernel/x86/microcode/AuthenticAMD.bin" in art.entries
-    assert f["early_microcode"] is True
+    assert f.early_microcode is True
     assert ko_count(art) == 189
     assert f"{KO_DIR}/drivers/block/xen-blkfront.ko" in art.entries
     assert f"{KO_DIR}/drivers/net/xen-netfront.ko" in art.entries
@@ -50,61 +49,61 @@ def test_itools_most(corpus: Path) -> None:
                 "virtio_net"):
         assert has(f, mod), mod
     assert not has(f, "xen-netback")
-    assert f["kernel_releases"] == [RELEASE]
-    assert f["generator"] == "initramfs-tools"
-    assert f["settings"]["MODULES"] == "most" and f["settings"]["COMPRESS"] == "zstd"
-    assert f["listed_modules"] == ["xen-blkfront", "xen-netfront"]
-    assert "ext4" in f["builtin_modules"]
+    assert f.kernel_releases == [RELEASE]
+    assert f.generator == "initramfs-tools"
+    assert f.settings["MODULES"] == "most" and f.settings["COMPRESS"] == "zstd"
+    assert f.listed_modules == ["xen-blkfront", "xen-netfront"]
+    assert "ext4" in f.builtin_modules
 
 
 def test_itools_list_gzip(corpus: Path) -> None:
     art = read(corpus, "itools-list")
     f = art.initramfs
     assert f is not None
-    [seg] = f["segments"]
-    assert (seg["offset"], seg["compression"], seg["format"], seg["files"]) == \
+    [seg] = f.segments
+    assert (seg.offset, seg.compression, seg.format, seg.files) == \
         (0, "gzip", "newc", 144)
-    assert seg["decompressed_bytes"] == 11697664
-    assert f["modules"] == ["fan"]
+    assert seg.decompressed_bytes == 11697664
+    assert f.modules == ["fan"]
     assert not has(f, "xen-blkfront") and not has(f, "xen-netfront")
-    assert f["settings"]["MODULES"] == "list" and f["settings"]["COMPRESS"] == "gzip"
-    assert f["early_microcode"] is False
-    assert f["generator"] == "initramfs-tools"
+    assert f.settings["MODULES"] == "list" and f.settings["COMPRESS"] == "gzip"
+    assert f.early_microcode is False
+    assert f.generator == "initramfs-tools"
 
 
 def test_itools_list_lz4(corpus: Path) -> None:
     art = read(corpus, "itools-list-lz4")
     f = art.initramfs
     assert f is not None
-    [seg] = f["segments"]
-    assert (seg["compression"], seg["files"], seg["decompressed_bytes"]) == \
+    [seg] = f.segments
+    assert (seg.compression, seg.files, seg.decompressed_bytes) == \
         ("lz4", 147, 11795968)
-    assert sorted(f["modules"]) == ["fan", "xen-netfront"]
+    assert sorted(f.modules) == ["fan", "xen-netfront"]
     assert has(f, "xen_netfront") and not has(f, "xen-blkfront")
-    assert f["listed_modules"] == ["xen-netfront"]
-    assert f["settings"]["COMPRESS"] == "lz4"
+    assert f.listed_modules == ["xen-netfront"]
+    assert f.settings["COMPRESS"] == "lz4"
 
 
 def test_dracut(corpus: Path) -> None:
     art = read(corpus, "dracut")
     f = art.initramfs
     assert f is not None
-    [seg] = f["segments"]
-    assert (seg["offset"], seg["compression"], seg["format"], seg["files"]) == \
+    [seg] = f.segments
+    assert (seg.offset, seg.compression, seg.format, seg.files) == \
         (0, "xz", "newc", 910)
-    assert seg["decompressed_bytes"] == 69982720
+    assert seg.decompressed_bytes == 69982720
     assert ko_count(art) == 389
     for mod in ("xen-blkfront", "xen-netfront", "xen-scsifront", "xen_wdt", "virtio_blk"):
         assert has(f, mod), mod
     assert not has(f, "xen-blkback") and not has(f, "xen-netback")
-    assert f["generator"] == "dracut"
-    s = f["settings"]
+    assert f.generator == "dracut"
+    s = f.settings
     assert s["hostonly"] == "no"
     assert s["build_parameters"] == "--force --kver '6.1.0-56-cloud-amd64'"
     assert s["version"] == "059-4"
-    assert f["dracut_modules"][:2] == ["systemd", "systemd-initrd"]
-    assert len(f["dracut_modules"]) == 20 and "kernel-modules" in f["dracut_modules"]
-    assert f["early_microcode"] is False
+    assert f.dracut_modules[:2] == ["systemd", "systemd-initrd"]
+    assert len(f.dracut_modules) == 20 and "kernel-modules" in f.dracut_modules
+    assert f.early_microcode is False
 
 
 @pytest.mark.parametrize("flavour", ["itools-most", "dracut"])

@@ -4,11 +4,10 @@ its one-line diagnoses on broken images."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.artifact import Artifact, EntryType, InitramfsInfo, Kind
 from xenlint.limits import Limits
 from xenlint.readers import read_path
 
@@ -17,7 +16,7 @@ RELEASE = "6.1.0-0-fixture-amd64"
 MODDIR = f"/usr/lib/modules/{RELEASE}/kernel"
 
 
-def read(name: str) -> tuple[Artifact, dict[str, Any]]:
+def read(name: str) -> tuple[Artifact, InitramfsInfo]:
     [art] = read_path(IDIR / name)
     assert art.error is None, art.error
     assert art.kind is Kind.INITRAMFS and art.initramfs is not None
@@ -28,15 +27,15 @@ def read(name: str) -> tuple[Artifact, dict[str, Any]]:
                                             ("initrd-bzip2.img", "bzip2")])
 def test_single_segment(name: str, comp: str) -> None:
     art, f = read(name)
-    [seg] = f["segments"]
-    assert (seg["offset"], seg["compression"], seg["format"], seg["files"]) == \
+    [seg] = f.segments
+    assert (seg.offset, seg.compression, seg.format, seg.files) == \
         (0, comp, "newc", 22)
-    assert f["modules"] == ["xen-blkfront", "xen-netfront"]
-    assert f["builtin_modules"] == ["ext4", "xenbus"]
-    assert f["kernel_releases"] == [RELEASE]
-    assert f["generator"] == "initramfs-tools"
-    assert f["settings"]["MODULES"] == "most"
-    assert f["listed_modules"] == ["xen-blkfront", "xen-netfront"]
+    assert f.modules == ["xen-blkfront", "xen-netfront"]
+    assert f.builtin_modules == ["ext4", "xenbus"]
+    assert f.kernel_releases == [RELEASE]
+    assert f.generator == "initramfs-tools"
+    assert f.settings["MODULES"] == "most"
+    assert f.listed_modules == ["xen-blkfront", "xen-netfront"]
     assert art.entries["/lib"].type is EntryType.SYMLINK
     assert art.entries["/lib"].link_target == "usr/lib"
     assert art.entries[f"{MODDIR}/drivers/block/xen-blkfront.ko"].size > 0
@@ -44,48 +43,48 @@ def test_single_segment(name: str, comp: str) -> None:
 
 def test_early_cpio_then_xz() -> None:
     art, f = read("initrd-early-xz.img")
-    early, main = f["segments"]
-    assert (early["offset"], early["compression"], early["files"]) == (0, "none", 5)
-    assert early["length"] < 1024
-    assert (main["offset"], main["compression"], main["files"]) == (1024, "xz", 22)
-    assert f["early_microcode"] is True
+    early, main = f.segments
+    assert (early.offset, early.compression, early.files) == (0, "none", 5)
+    assert early.length < 1024
+    assert (main.offset, main.compression, main.files) == (1024, "xz", 22)
+    assert f.early_microcode is True
     assert "/kernel/x86/microcode/GenuineIntel.bin" in art.entries
 
 
 @pytest.mark.parametrize("comp", ["lz4", "lzma", "lzo", "zstd"])
 def test_other_compressions(comp: str) -> None:
     _art, f = read(f"initrd-{comp}.img")
-    [seg] = f["segments"]
-    assert seg["compression"] == comp and seg["files"] == 20
-    assert f["modules"] == ["xen-netfront"]
-    assert f["settings"]["MODULES"] == "list"
+    [seg] = f.segments
+    assert seg.compression == comp and seg.files == 20
+    assert f.modules == ["xen-netfront"]
+    assert f.settings["MODULES"] == "list"
 
 
 def test_odc_format() -> None:
     _art, f = read("initrd-odc.img")
-    [seg] = f["segments"]
-    assert (seg["format"], seg["compression"], seg["files"]) == ("odc", "none", 22)
-    assert f["modules"] == ["xen-blkfront", "xen-netfront"]
+    [seg] = f.segments
+    assert (seg.format, seg.compression, seg.files) == ("odc", "none", 22)
+    assert f.modules == ["xen-blkfront", "xen-netfront"]
 
 
 def test_two_early_segments_then_two_crc_archives() -> None:
     _art, f = read("initrd-crc-early2.img")
-    segs = f["segments"]
-    assert [s["offset"] for s in segs] == [0, 1024, 2048]
-    assert [s["compression"] for s in segs] == ["none", "none", "zstd"]
-    assert segs[2]["format"] == "crc"
-    assert segs[2]["files"] == 44  # two archives back to back in one stream
+    segs = f.segments
+    assert [s.offset for s in segs] == [0, 1024, 2048]
+    assert [s.compression for s in segs] == ["none", "none", "zstd"]
+    assert segs[2].format == "crc"
+    assert segs[2].files == 44  # two archives back to back in one stream
 
 
 def test_dracut_layout() -> None:
     art, f = read("initrd-dracut.img")
-    assert f["generator"] == "dracut"
-    assert f["modules"] == ["xen-blkfront", "xen-netfront"]  # from .ko.xz and .ko.zst
-    s = f["settings"]
+    assert f.generator == "dracut"
+    assert f.modules == ["xen-blkfront", "xen-netfront"]  # from .ko.xz and .ko.zst
+    s = f.settings
     assert s["hostonly"] == "yes"
     assert s["add_drivers"] == "xen-blkfront xen-netfront"
     assert s["version"] == "059-4"
-    assert f["dracut_modules"] == ["systemd", "kernel-modules", "base"]
+    assert f.dracut_modules == ["systemd", "kernel-modules", "base"]
     assert art.read("/usr/lib/dracut/hostonly-files") == b"/etc/fstab\n"
 
 

@@ -14,19 +14,20 @@ ISO = Path(__file__).resolve().parents[2] / "fixtures" / "readers" / "iso" / "in
 def test_iso_children_and_facts() -> None:
     [art] = read_path(ISO)
     assert art.error is None and art.kind is Kind.ISO
-    assert art.iso == {"volume_id": "XENLINT_TEST", "el_torito": True,
-                       "kernels": ["/install.amd/vmlinuz"],
-                       "ramdisks": ["/install.amd/initrd.gz"]}
+    assert art.iso is not None
+    assert art.iso.to_json() == {"volume_id": "XENLINT_TEST", "el_torito": True,
+                                 "kernels": ["/install.amd/vmlinuz"],
+                                 "ramdisks": ["/install.amd/initrd.gz"]}
     assert "/README.txt" in art.entries
     assert art.read("/README.txt") == b"xenlint ISO fixture\n"
     kinds = {c.path.rsplit("!", 1)[1]: c for c in art.children}
     kernel = kinds["/install.amd/vmlinuz"]
     assert kernel.kind is Kind.KERNEL_IMAGE and kernel.kernel is not None
-    assert kernel.kernel["release"] == "6.1.0-0-fixture-amd64"
-    assert kernel.kernel["xen_notes"]["GUEST_OS"] == "linux"
+    assert kernel.kernel.release == "6.1.0-0-fixture-amd64"
+    assert kernel.kernel.xen_notes["GUEST_OS"] == "linux"
     initrd = kinds["/install.amd/initrd.gz"]
     assert initrd.kind is Kind.INITRAMFS and initrd.initramfs is not None
-    assert initrd.initramfs["generator"] == "initramfs-tools"
+    assert initrd.initramfs.generator == "initramfs-tools"
     out = artifact_to_dict(art)
     assert out["iso"]["volume_id"] == "XENLINT_TEST"
     assert {c["kind"] for c in out["children"]} == {"kernel-image", "initramfs"}

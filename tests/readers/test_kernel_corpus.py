@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, KernelInfo, Kind
 from xenlint.modnames import canonical
 from xenlint.readers import read_path
 
@@ -62,8 +62,8 @@ def child(art: Artifact, kind: Kind) -> Artifact:
     return found[0]
 
 
-def check_notes(kernel: dict[str, Any]) -> None:
-    notes = kernel["xen_notes"]
+def check_notes(kernel: KernelInfo) -> None:
+    notes = kernel.xen_notes
     for name, value in XEN_NOTES.items():
         assert notes[name] == value, name
     for name in PRESENT_NOTES:
@@ -77,11 +77,11 @@ def test_bzimage_in_kernel_package(kernel_deb: Artifact) -> None:
     assert img.path.endswith(f"!/boot/vmlinuz-{RELEASE}")
     k = img.kernel
     assert k is not None
-    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+    assert (k.format, k.compression, k.release, k.arch) == \
         ("bzImage", "lz4", RELEASE, "x86_64")
-    assert (k["boot_protocol"], k["setup_sects"]) == ("2.15", 39)
-    assert (k["payload_offset"], k["payload_length"]) == (716, 14063308)
-    assert k["ikconfig"] is False and img.config is None
+    assert (k.boot_protocol, k.setup_sects) == ("2.15", 39)
+    assert (k.payload_offset, k.payload_length) == (716, 14063308)
+    assert k.ikconfig is False and img.config is None
     check_notes(k)
     # the scan stops after .notes (23 MB into the 53 MB vmlinux)
     assert 0 < img.meta["payload_bytes_scanned"] < 30_000_000
@@ -91,26 +91,27 @@ def test_config_in_kernel_package(kernel_deb: Artifact, corpus: Path) -> None:
     cfg = child(kernel_deb, Kind.KERNEL_CONFIG)
     bare = one(corpus / "kernel" / f"config-{RELEASE}")
     assert cfg.config == bare.config
-    assert cfg.kernel == bare.kernel == {"release": RELEASE, "config_arch": "x86",
-                                         "version": "6.1.192"}
+    assert cfg.kernel is not None and bare.kernel is not None
+    assert cfg.kernel.to_json() == bare.kernel.to_json() == {
+        "release": RELEASE, "config_arch": "x86", "version": "6.1.192"}
 
 
 def test_module_tree_in_kernel_package(kernel_deb: Artifact) -> None:
     tree = child(kernel_deb, Kind.MODULE_TREE)
-    assert tree.kernel == {"release": RELEASE}
+    assert tree.kernel is not None and tree.kernel.to_json() == {"release": RELEASE}
     m = tree.module
     assert m is not None
-    assert m["path"] == f"/lib/modules/{RELEASE}"
+    assert m.path == f"/lib/modules/{RELEASE}"
     ko = [p for p in kernel_deb.files if p.startswith(f"/lib/modules/{RELEASE}/kernel/")
           and p.endswith(".ko")]
     assert len(ko) == 1121
-    assert len(m["modules"]) == len({p.rsplit("/", 1)[1][:-3] for p in ko})
-    names = {canonical(n) for n in m["modules"]}
+    assert len(m.modules) == len({p.rsplit("/", 1)[1][:-3] for p in ko})
+    names = {canonical(n) for n in m.modules}
     assert all(canonical(x) in names for x in XEN_MODULES)
-    assert "xen-blkfront" in m["modules"]  # spelled as on disk
+    assert "xen-blkfront" in m.modules  # spelled as on disk
     # ext4 is built in (CONFIG_EXT4_FS=y), so modules.builtin names it
-    assert "ext4" in m["builtin"] and "ext4" in m["builtin_modinfo"]
-    assert m["has_modules_dep"] is False  # depmod runs in postinst
+    assert "ext4" in m.builtin and "ext4" in m.builtin_modinfo
+    assert m.has_modules_dep is False  # depmod runs in postinst
 
 
 def test_config_file(corpus: Path) -> None:
@@ -128,10 +129,10 @@ def test_vmlinux_xz(corpus: Path) -> None:
     assert art.kind is Kind.KERNEL_IMAGE
     k = art.kernel
     assert k is not None
-    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+    assert (k.format, k.compression, k.release, k.arch) == \
         ("elf", "xz", RELEASE, "x86_64")
-    assert k["build_id"] == "3b43fad5034874490492495d552c0af6a5fab235"
-    assert k["version_string"].startswith(f"Linux version {RELEASE} (debian-kernel@")
+    assert k.build_id == "3b43fad5034874490492495d552c0af6a5fab235"
+    assert k.version_string.startswith(f"Linux version {RELEASE} (debian-kernel@")
     check_notes(k)
     assert art.meta["payload_bytes_scanned"] < 53_243_444
 
@@ -149,10 +150,10 @@ def test_module_file(corpus: Path, name: str, modname: str, aliases: set[str],
     assert art.kind is Kind.KERNEL_MODULE
     m = art.module
     assert m is not None
-    assert m["name"] == modname
-    assert set(m["alias"]) == aliases
-    assert m["depends"] == []
-    assert m["vermagic"] == VERMAGIC
-    assert m["intree"] is True and m["signed"] is True
+    assert m.name == modname
+    assert set(m.alias) == aliases
+    assert m.depends == []
+    assert m.vermagic == VERMAGIC
+    assert m.intree is True and m.signed is True
     if description:
-        assert m["description"] == description
+        assert m.description == description

@@ -25,14 +25,14 @@ def test_bzimage_every_compression(comp: str) -> None:
     art = one(KDIR / f"bzImage-{comp}")
     k = art.kernel
     assert art.kind is Kind.KERNEL_IMAGE and k is not None
-    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+    assert (k.format, k.compression, k.release, k.arch) == \
         ("bzImage", comp, RELEASE, "x86_64")
-    assert (k["boot_protocol"], k["setup_sects"], k["payload_offset"]) == ("2.15", 4, 256)
-    assert k["decompressed_size"] == (KDIR / f"vmlinux-{RELEASE}").stat().st_size
-    notes = k["xen_notes"]
+    assert (k.boot_protocol, k.setup_sects, k.payload_offset) == ("2.15", 4, 256)
+    assert k.decompressed_size == (KDIR / f"vmlinux-{RELEASE}").stat().st_size
+    notes = k.xen_notes
     assert notes["GUEST_OS"] == "linux" and notes["ENTRY"] == 0xFFFFFFFF8304E1C0
     assert notes["PHYS32_ENTRY"] == 0x1000850 and notes["L1_MFN_VALID"] == [1, 1]
-    assert k["ikconfig"] is True
+    assert k.ikconfig is True
     assert art.config is not None
     assert art.config["CONFIG_XEN"] == "y" and art.config["CONFIG_XEN_DOM0"] == "n"
     assert art.config == one(KDIR / f"config-{RELEASE}").config
@@ -41,9 +41,9 @@ def test_bzimage_every_compression(comp: str) -> None:
 def test_bzimage_without_xen() -> None:
     k = one(KDIR / "bzImage-noxen").kernel
     assert k is not None
-    assert k["xen_notes"] == {} and k["ikconfig"] is False
-    assert k["setup_sects"] == 4  # the header says 0, which boot.rst defines as 4
-    assert k["build_id"] == bytes(range(20)).hex()
+    assert k.xen_notes == {} and k.ikconfig is False
+    assert k.setup_sects == 4  # the header says 0, which boot.rst defines as 4
+    assert k.build_id == bytes(range(20)).hex()
 
 
 @pytest.mark.parametrize(("name", "comp"), [(f"vmlinux-{RELEASE}", "none"),
@@ -51,9 +51,9 @@ def test_bzimage_without_xen() -> None:
 def test_vmlinux(name: str, comp: str) -> None:
     k = one(KDIR / name).kernel
     assert k is not None
-    assert (k["format"], k["compression"], k["release"], k["arch"]) == \
+    assert (k.format, k.compression, k.release, k.arch) == \
         ("elf", comp, RELEASE, "x86_64")
-    assert k["xen_notes"]["FEATURES"] == "!writable_page_tables|pae_pgdir_above_4gb"
+    assert k.xen_notes["FEATURES"] == "!writable_page_tables|pae_pgdir_above_4gb"
 
 
 @pytest.mark.parametrize(("name", "comp", "container"), [
@@ -64,9 +64,9 @@ def test_arm64(name: str, comp: str, container: str | None) -> None:
     art = one(KDIR / name)
     k = art.kernel
     assert k is not None
-    assert (k["format"], k["arch"], k["compression"], k["release"]) == \
+    assert (k.format, k.arch, k.compression, k.release) == \
         ("arm64-image", "arm64", comp, "6.1.0-0-fixture-arm64")
-    assert k.get("container") == container
+    assert k.container == container
     assert art.config == {"CONFIG_XEN": "y", "CONFIG_ARM64": "y"}
 
 
@@ -75,7 +75,8 @@ def test_config() -> None:
     assert art.kind is Kind.KERNEL_CONFIG and art.config is not None
     assert art.config["CONFIG_LOCALVERSION"] == '""'
     assert art.config["CONFIG_XEN_DOM0"] == "n"
-    assert art.kernel == {"release": RELEASE, "config_arch": "x86", "version": "6.1.0"}
+    assert art.kernel is not None
+    assert art.kernel.to_json() == {"release": RELEASE, "config_arch": "x86", "version": "6.1.0"}
 
 
 @pytest.mark.parametrize(("name", "modname", "depends"), [
@@ -87,10 +88,10 @@ def test_modules(name: str, modname: str, depends: list[str]) -> None:
     art = one(KDIR / name)
     m = art.module
     assert art.kind is Kind.KERNEL_MODULE and m is not None
-    assert m["name"] == modname and m["depends"] == depends
-    assert m["vermagic"] == f"{RELEASE} SMP preempt mod_unload modversions"
-    assert m["release"] == RELEASE and m["intree"] is True and m["signed"] is False
-    assert m["alias"] and all(a.startswith("xen") for a in m["alias"])
+    assert m.name == modname and m.depends == depends
+    assert m.vermagic == f"{RELEASE} SMP preempt mod_unload modversions"
+    assert m.release == RELEASE and m.intree is True and m.signed is False
+    assert m.alias and all(a.startswith("xen") for a in m.alias)
 
 
 def test_kernel_deb_children() -> None:
@@ -100,12 +101,13 @@ def test_kernel_deb_children() -> None:
     assert all(c.error is None for c in art.children)
     by_kind = {c.kind: c for c in art.children}
     img = by_kind[Kind.KERNEL_IMAGE]
-    assert img.kernel is not None and img.kernel["compression"] == "xz"
+    assert img.kernel is not None and img.kernel.compression == "xz"
     tree = by_kind[Kind.MODULE_TREE]
-    assert tree.module is not None and tree.kernel == {"release": RELEASE}
-    assert tree.module["modules"] == ["xen-blkfront", "xen-netfront"]
-    assert tree.module["builtin"] == ["ext4", "xenbus"]
-    assert tree.module["builtin_modinfo"] == ["ext4", "xenbus"]
+    assert tree.module is not None and tree.kernel is not None
+    assert tree.kernel.to_json() == {"release": RELEASE}
+    assert tree.module.modules == ["xen-blkfront", "xen-netfront"]
+    assert tree.module.builtin == ["ext4", "xenbus"]
+    assert tree.module.builtin_modinfo == ["ext4", "xenbus"]
     cfg = by_kind[Kind.KERNEL_CONFIG]
     assert cfg.config is not None and cfg.config["CONFIG_XEN_PVH"] == "y"
 
@@ -117,12 +119,12 @@ def test_kernel_rpm_children() -> None:
     assert all(c.error is None for c in art.children)
     tree = by_kind[Kind.MODULE_TREE].module
     assert tree is not None
-    assert tree["path"] == f"/usr/lib/modules/{RELEASE}"
-    assert tree["modules"] == ["xen-blkfront", "xen-scsifront"]  # .ko.xz stems
-    assert tree["has_modules_dep"] is True
-    assert tree["dep"] == {"xen-blkfront": [], "xen-scsifront": ["xen-blkfront"]}
+    assert tree.path == f"/usr/lib/modules/{RELEASE}"
+    assert tree.modules == ["xen-blkfront", "xen-scsifront"]  # .ko.xz stems
+    assert tree.has_modules_dep is True
+    assert tree.dep == {"xen-blkfront": [], "xen-scsifront": ["xen-blkfront"]}
     img = by_kind[Kind.KERNEL_IMAGE].kernel
-    assert img is not None and img["compression"] == "zstd"
+    assert img is not None and img.compression == "zstd"
 
 
 def test_root_tree_kernel(tmp_path: Path) -> None:
@@ -142,10 +144,10 @@ def test_root_tree_kernel(tmp_path: Path) -> None:
     assert set(by_kind) == {Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG, Kind.MODULE_TREE}
     tree = by_kind[Kind.MODULE_TREE]
     assert tree.module is not None
-    assert tree.module["modules"] == ["xen-netfront"] and tree.module["builtin"] == ["ext4"]
+    assert tree.module.modules == ["xen-netfront"] and tree.module.builtin == ["ext4"]
     k = by_kind[Kind.KERNEL_IMAGE].kernel
-    assert k is not None and k["compression"] == "lz4"
-    assert k["xen_notes"]["PHYS32_ENTRY"] == 0x1000850
+    assert k is not None and k.compression == "lz4"
+    assert k.xen_notes["PHYS32_ENTRY"] == 0x1000850
 
 
 def _error(tmp_path: Path, name: str, data: bytes) -> str:

@@ -37,9 +37,20 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
     nested children, captured contents and keys that are not the entry's path included."""
     import dataclasses
 
-    from xenlint.artifact import Kind, Package
+    from xenlint.artifact import (
+        InitramfsInfo,
+        IsoInfo,
+        KernelInfo,
+        KernelRelease,
+        Kind,
+        ModuleInfo,
+        Package,
+        Segment,
+    )
 
-    inner = Artifact("x.deb!/boot/initrd.img", Kind.INITRAMFS, initramfs={"generator": "dracut"},
+    ramdisk = InitramfsInfo([Segment(0, "xz", "newc", 1, 9, decompressed_bytes=512)], ["m"],
+                            [], ["6.1"], "dracut", {"hostonly": "no"}, False)
+    inner = Artifact("x.deb!/boot/initrd.img", Kind.INITRAMFS, initramfs=ramdisk,
                      entries={"/init": Entry("/init", EntryType.FILE, 0o755, 9)})
     art = Artifact("x.deb", Kind.DEB, Package("x", "1", depends=["y (>= 2)"]),
                    entries={"/boot/initrd.img": Entry("/boot/initrd.img", EntryType.FILE, 0o600, 7),
@@ -47,9 +58,11 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
                                                  "../lib/xen/bin/xl"),
                             "odd key": Entry("/odd/path", EntryType.DIRECTORY, 0o755)},
                    children=[inner, Artifact("x.deb!/boot/vmlinuz", Kind.KERNEL_IMAGE,
-                                             kernel={"release": "6.1"}, error="truncated")],
-                   error=None, kernel={"release": "6.1"}, config={"A": "y"},
-                   module={"name": "m"}, iso={"volume": "v"}, unsafe_paths=["../x"],
+                                             kernel=KernelInfo("bzImage", None, "6.1"),
+                                             error="truncated")],
+                   error=None, kernel=KernelRelease("6.1"), config={"A": "y"},
+                   module=ModuleInfo("m", None, [], [], True, None, None, False, None),
+                   iso=IsoInfo("v", False, [], []), unsafe_paths=["../x"],
                    meta={"compression": "xz"}, sha256="ab" * 32)
     art.capture("/boot/initrd.img", b"initrd!")
     back = pickle.loads(pickle.dumps(art, protocol=pickle.HIGHEST_PROTOCOL))

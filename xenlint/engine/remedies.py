@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from xenlint.artifact import ModuleInfo
 from xenlint.finding import Finding, Remedy, Report
 from xenlint.modnames import canonical
 
@@ -53,8 +54,8 @@ def remedy_for(kind: str, subject: Subject) -> Remedy:
         label = f"initramfs for {subject.get('initramfs.releases') or '(release unknown)'}"
     elif subject.kind == "package" and art is not None and art.package is not None:
         label, flavor = f"package {art.package.name}", art.package.flavor
-    elif subject.kind == "module" and art is not None and art.module:
-        label = f"module {art.module.get('name', '?')}"
+    elif subject.kind == "module" and art is not None and isinstance(art.module, ModuleInfo):
+        label = f"module {art.module.name}"
     else:
         label = "package set" if subject.kind == "packages" else subject.kind
     return Remedy(kind, target, label, flavor)

@@ -7,9 +7,7 @@ config, or listed in its package's modules.builtin): one kernel release, checked
 
 from __future__ import annotations
 
-from typing import Any
-
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, InitramfsInfo, Kind
 from xenlint.facts import Run, Subject, fact
 from xenlint.facts import kernel as k
 from xenlint.modnames import canonical
@@ -20,15 +18,15 @@ _I = ("initramfs",)
 _HOSTONLY_VALUES = ("yes", "y", "1", "true")
 
 
-def _info(subject: Subject) -> dict[str, Any] | None:
+def _info(subject: Subject) -> InitramfsInfo | None:
     art = subject.artifact
     if art is None or art.kind is not Kind.INITRAMFS or art.initramfs is None:
         return None
     return art.initramfs
 
 
-def releases(info: dict[str, Any]) -> list[str]:
-    return [str(r) for r in info.get("kernel_releases") or []]
+def releases(info: InitramfsInfo) -> list[str]:
+    return list(info.kernel_releases)
 
 
 def same_release_kernels(run: Run, rels: list[str]) -> list[Artifact]:
@@ -49,7 +47,7 @@ def builtin(subject: Subject) -> set[str] | None:
     info = _info(subject)
     if info is None:
         return None
-    names = {canonical(n) for n in info.get("builtin_modules") or []}
+    names = {canonical(n) for n in info.builtin_modules}
     for kern in same_release_kernels(subject.run, releases(info)):
         states = k.driver_states(kern) or {}
         names.update(n for n, s in states.items() if s == "y")
@@ -65,7 +63,7 @@ def initramfs_modules(subject: Subject) -> set[str] | None:
     info = _info(subject)
     if info is None:
         return None
-    return {canonical(n) for n in info.get("modules") or []}
+    return {canonical(n) for n in info.modules}
 
 
 @fact("initramfs.builtin_modules", _I)
@@ -82,7 +80,7 @@ def initramfs_drivers(subject: Subject) -> dict[str, str] | None:
     info = _info(subject)
     if info is None:
         return None
-    mods = {canonical(n) for n in info.get("modules") or []}
+    mods = {canonical(n) for n in info.modules}
     built = builtin(subject) or set()
     out = {}
     for name in ("xen_blkfront", "xen_netfront", "xen_scsifront"):
@@ -101,7 +99,7 @@ def initramfs_releases(subject: Subject) -> str | None:
 def initramfs_generator(subject: Subject) -> str | None:
     """Which tool made the image: initramfs-tools or dracut (unknown otherwise)."""
     info = _info(subject)
-    gen = info.get("generator") if info else None
+    gen = info.generator if info else None
     return str(gen) if gen else None
 
 
@@ -111,7 +109,7 @@ def initramfs_settings(subject: Subject) -> dict[str, str] | None:
     info = _info(subject)
     if info is None:
         return None
-    return {str(a): str(b) for a, b in (info.get("settings") or {}).items()}
+    return dict(info.settings)
 
 
 @fact("initramfs.hostonly", _I)
@@ -122,7 +120,7 @@ def initramfs_hostonly(subject: Subject) -> str | None:
     info = _info(subject)
     if info is None:
         return None
-    settings = {str(a): str(b) for a, b in (info.get("settings") or {}).items()}
+    settings = dict(info.settings)
     modules = settings.get("MODULES", "").strip("\"'")
     if modules == "dep":
         return "MODULES=dep"
@@ -132,6 +130,6 @@ def initramfs_hostonly(subject: Subject) -> str | None:
     params = settings.get("build_parameters", "") + " " + settings.get("build-parameter", "")
     if "--hostonly" in params.split() or " -H " in f" {params} ":
         return "dracut --hostonly"
-    if not settings and not info.get("generator"):
+    if not settings and not info.generator:
         return None
     return ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, KernelInfo, Kind, ModuleInfo, ModuleTreeInfo
 from xenlint.facts import Subject, fact
 from xenlint.lang.versions import Version, kernel_numbers
 from xenlint.modnames import canonical
@@ -60,9 +60,9 @@ def parts(art: Artifact | None) -> tuple[list[Artifact], list[Artifact], list[Ar
 
 
 def _release_of(a: Artifact) -> str | None:
-    rel = (a.kernel or {}).get("release")
+    rel = a.kernel.release if a.kernel is not None else None
     if rel:
-        return str(rel)
+        return rel
     m = re.search(r"(?:config|vmlinu[xz]|Image|kernel)-(\d+\.\d+[^/!]*)$", a.path)
     return m.group(1) if m else None
 
@@ -109,9 +109,9 @@ def modules(art: Artifact | None) -> tuple[set[str], set[str]] | None:
     shipped: set[str] = set()
     builtin: set[str] = set()
     for t in chosen:
-        mod: dict[str, Any] = t.module or {}
-        shipped.update(canonical(n) for n in mod.get("modules", []))
-        builtin.update(canonical(n) for n in mod.get("builtin", []))
+        if isinstance(t.module, ModuleTreeInfo):
+            shipped.update(canonical(n) for n in t.module.modules)
+            builtin.update(canonical(n) for n in t.module.builtin)
     return shipped, builtin
 
 
@@ -136,9 +136,9 @@ def driver_states(art: Artifact | None) -> dict[str, str] | None:
 def arch(art: Artifact | None) -> str | None:
     images, _, _ = parts(art)
     for i in images:
-        a = (i.kernel or {}).get("arch")
+        a = i.kernel.arch if isinstance(i.kernel, KernelInfo) else None
         if a:
-            return _ARCHES.get(str(a), str(a))
+            return _ARCHES.get(a, a)
     cfg = config(art)
     if cfg:
         if cfg.get("CONFIG_X86_64") == "y":
@@ -157,8 +157,8 @@ def arch(art: Artifact | None) -> str | None:
 def xen_notes(art: Artifact | None) -> dict[str, Any] | None:
     images, _, _ = parts(art)
     for i in images:
-        if i.kernel is not None and "xen_notes" in i.kernel:
-            return dict(i.kernel.get("xen_notes") or {})
+        if isinstance(i.kernel, KernelInfo) and i.kernel.xen_notes is not None:
+            return dict(i.kernel.xen_notes)
     return None
 
 
@@ -315,23 +315,25 @@ XENBUS_ALIASES = {"xen_netfront": "xen:vif", "xen_blkfront": "xen:vbd",
                   "xen_tpmfront": "xen:vtpm"}
 
 
-def _modinfo(subject: Subject) -> dict[str, Any] | None:
+def _modinfo(subject: Subject) -> ModuleInfo | None:
     art = subject.artifact
-    return art.module if art is not None and art.kind is Kind.KERNEL_MODULE else None
+    if art is None or art.kind is not Kind.KERNEL_MODULE:
+        return None
+    return art.module if isinstance(art.module, ModuleInfo) else None
 
 
 @fact("module.name", _M)
 def module_name(subject: Subject) -> str | None:
     """The module's name as modprobe compares it (`_` for `-`), e.g. xen_netfront."""
     info = _modinfo(subject)
-    return canonical(str(info["name"])) if info and info.get("name") else None
+    return canonical(info.name) if info and info.name else None
 
 
 @fact("module.aliases", _M)
 def module_aliases(subject: Subject) -> list[str] | None:
     """The module's `alias=` entries from .modinfo (xen:vif, xennet, ...)."""
     info = _modinfo(subject)
-    return [str(a) for a in info.get("alias") or []] if info else None
+    return list(info.alias) if info else None
 
 
 @fact("module.xenbus_alias", _M)
@@ -339,6 +341,6 @@ def module_xenbus_alias(subject: Subject) -> str | None:
     """The `xen:<type>` alias a Xen frontend needs to autoload (xen:vif for xen-netfront);
     unknown for other modules."""
     info = _modinfo(subject)
-    if not info or not info.get("name"):
+    if not info or not info.name:
         return None
-    return XENBUS_ALIASES.get(canonical(str(info["name"])))
+    return XENBUS_ALIASES.get(canonical(info.name))

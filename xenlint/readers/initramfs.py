@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from xenlint import capture
-from xenlint.artifact import Artifact, Entry, EntryType, Kind
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Segment
 from xenlint.limits import ArtifactError, normalize_member
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.compressed import inner_format
@@ -78,9 +78,9 @@ def _archives(stream: ByteStream, ctx: ReadContext, on_member: OnMember,
 
 
 def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
-                  on_member: OnMember) -> list[dict[str, Any]]:
+                  on_member: OnMember) -> list[Segment]:
     """Walk every segment of the image, calling `on_member` for each cpio member."""
-    segments: list[dict[str, Any]] = []
+    segments: list[Segment] = []
     archives = [0]
     pos = _skip_file_zeros(f, 0, size)
     while pos < size:
@@ -89,8 +89,7 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
         if is_cpio(head):
             stream = ByteStream(file_blocks(f, pos, size - pos))
             count, fmt = _archives(stream, ctx, on_member, False, archives)
-            segments.append({"offset": pos, "compression": "none", "format": fmt,
-                             "files": count, "length": stream.pos})
+            segments.append(Segment(pos, "none", fmt, count, stream.pos))
             pos = _skip_file_zeros(f, pos + stream.pos, size)
             continue
         comp = sniff_compression(head)
@@ -105,12 +104,9 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
             trailing = not stream.at_end()
         finally:
             stream.close()
-        seg: dict[str, Any] = {"offset": pos, "compression": comp, "format": fmt,
-                               "files": count, "length": size - pos,
-                               "decompressed_bytes": stream.pos}
-        if trailing:
-            seg["trailing_data"] = True
-        segments.append(seg)
+        segments.append(Segment(pos, comp, fmt, count, size - pos,
+                                decompressed_bytes=stream.pos,
+                                trailing_data=True if trailing else None))
         break
     if not segments:
         raise ArtifactError("holds no cpio archive")
@@ -184,7 +180,7 @@ def read_initramfs(source: Source, ctx: ReadContext) -> Artifact:
 
     art._loader = load
     art.initramfs = derive_facts(art, segments)
-    art.meta["compression"] = segments[-1]["compression"]
+    art.meta["compression"] = segments[-1].compression
     return art
 
 

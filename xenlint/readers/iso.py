@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.artifact import Artifact, EntryType, IsoInfo, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.lowlevel.archive import MemberStream, keep_member
@@ -45,10 +45,6 @@ def read_iso(source: Source, ctx: ReadContext) -> Artifact:
             raise ArtifactError(f"is truncated: its volume descriptor says {declared} bytes, "
                                 f"the file has {source.size}")
     boot = _at(source, BOOT_RECORD, 71)
-    art.iso = {
-        "volume_id": pvd[40:72].decode("ascii", "replace").strip() if pvd[0:1] == b"\1" else None,
-        "el_torito": boot[1:6] == b"CD001" and boot[7:30] == b"EL TORITO SPECIFICATION",
-    }
     with source.open() as f:
         for m in MemberStream(f, ctx, format_name="iso9660"):
             e = m.entry
@@ -60,10 +56,12 @@ def read_iso(source: Source, ctx: ReadContext) -> Artifact:
             if e.type is not EntryType.FILE:
                 continue
             keep_member(art, m, ctx)
-    art.iso["kernels"] = [c.path.rsplit("!", 1)[1] for c in art.children
-                          if c.kind is Kind.KERNEL_IMAGE]
-    art.iso["ramdisks"] = [c.path.rsplit("!", 1)[1] for c in art.children
-                           if c.kind is Kind.INITRAMFS]
+    art.iso = IsoInfo(
+        volume_id=pvd[40:72].decode("ascii", "replace").strip() if pvd[0:1] == b"\1" else None,
+        el_torito=boot[1:6] == b"CD001" and boot[7:30] == b"EL TORITO SPECIFICATION",
+        kernels=[c.path.rsplit("!", 1)[1] for c in art.children if c.kind is Kind.KERNEL_IMAGE],
+        ramdisks=[c.path.rsplit("!", 1)[1] for c in art.children if c.kind is Kind.INITRAMFS],
+    )
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
         got: dict[str, bytes] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, KernelRelease, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.compressed import decompress_held, inner_format
@@ -55,12 +55,10 @@ def config_artifact(source: Source, text: str) -> Artifact:
     art = Artifact(source.display, Kind.KERNEL_CONFIG, config=parse_config(text))
     if not art.config:
         raise ArtifactError("holds no CONFIG_ options")
-    kernel: dict[str, str | None] = {"release": release_from_name(source.display)}
+    release = release_from_name(source.display)
     m = _HEADER_RE.search(text[:2048])
-    if m:
-        kernel["config_arch"] = m.group(2)
-        kernel["version"] = m.group(3)
-    art.kernel = kernel
+    art.kernel = (KernelRelease(release, config_arch=m.group(2), version=m.group(3)) if m
+                  else KernelRelease(release))
     return art
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
+from typing import TypeVar
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, KernelInfo, Kind
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.compressed import inner_format
@@ -88,14 +89,26 @@ def is_kernel_elf(head: bytes) -> bool:
     return False
 
 
-def _finish(art: Artifact, scan: KernelScan, kernel: dict[str, Any]) -> Artifact:
-    facts = scan.facts()
-    for key, value in facts.items():
-        if value is not None and kernel.get(key) is None:
-            kernel[key] = value
-    kernel.setdefault("release", None)
-    kernel.setdefault("xen_notes", {})
-    art.kernel = kernel
+T = TypeVar("T")
+
+
+def _either(header: T | None, payload: T | None) -> T | None:
+    """What the header says, else what the payload says."""
+    return header if header is not None else payload
+
+
+def _finish(art: Artifact, scan: KernelScan, kernel: KernelInfo) -> Artifact:
+    found = scan.facts()
+    art.kernel = replace(
+        kernel,
+        release=_either(kernel.release, found.release),
+        version_string=_either(kernel.version_string, found.version_string),
+        arch=_either(kernel.arch, found.arch),
+        ikconfig=found.ikconfig,
+        ikconfig_error=found.ikconfig_error,
+        xen_notes=_either(kernel.xen_notes, found.xen_notes) or {},
+        build_id=_either(kernel.build_id, found.build_id),
+    )
     art.meta["payload_bytes_scanned"] = scan.bytes_seen
     if scan.ikconfig is not None:
         art.config = parse_config(scan.ikconfig)
@@ -114,30 +127,29 @@ def _payload_blocks(source: Source, ctx: ReadContext, start: int, length: int,
         yield from decompress(SliceReader(f, start, length), ctx, label)
 
 
-def _bzimage_header(head: bytes, size: int) -> dict[str, Any]:
+def _bzimage_header(head: bytes, size: int) -> tuple[KernelInfo, int | None]:
+    """The header's facts, and where the payload starts in the file (None: the boot
+    protocol is too old to say)."""
     setup_sects = _u(head, 0x1F1, 1) or 4
     version = _u(head, 0x206, 2)
-    hdr: dict[str, Any] = {
-        "boot_protocol": f"{version >> 8}.{version & 0xFF}", "setup_sects": setup_sects,
-    }
+    hdr = KernelInfo("bzImage", None, boot_protocol=f"{version >> 8}.{version & 0xFF}",
+                     setup_sects=setup_sects)
     ptr = _u(head, 0x20E, 2)
     setup_end = (setup_sects + 1) * SECTOR
     if ptr and ptr + 0x200 < min(setup_end, len(head)):
         raw = head[ptr + 0x200: min(setup_end, len(head), ptr + 0x200 + 512)]
         text = raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
-        hdr["version_string"] = text
-        hdr["release"] = text.split()[0] if text else None
+        hdr = replace(hdr, version_string=text, release=text.split()[0] if text else None)
     if version >= 0x20C:
-        hdr["arch"] = "x86_64" if _u(head, 0x236, 2) & 1 else "x86"
-    if version >= 0x208:
-        off, length = _u(head, 0x248, 4), _u(head, 0x24C, 4)
-        start = setup_end + off
-        if start + length > size or length == 0:
-            raise ArtifactError(f"has a bzImage payload (offset {off}, length {length}) "
-                                "outside the file")
-        hdr["payload_offset"], hdr["payload_length"] = off, length
-        hdr["_start"] = start
-    return hdr
+        hdr = replace(hdr, arch="x86_64" if _u(head, 0x236, 2) & 1 else "x86")
+    if version < 0x208:
+        return hdr, None
+    off, length = _u(head, 0x248, 4), _u(head, 0x24C, 4)
+    start = setup_end + off
+    if start + length > size or length == 0:
+        raise ArtifactError(f"has a bzImage payload (offset {off}, length {length}) "
+                            "outside the file")
+    return replace(hdr, payload_offset=off, payload_length=length), start
 
 
 @reader("bzimage", sniff=lambda head, source: is_bzimage(head), priority=20, nested=NESTED)
@@ -145,13 +157,11 @@ def read_bzimage(source: Source, ctx: ReadContext) -> Artifact:
     size = source.size
     with source.open() as f:
         head = f.read(0x8000)
-    hdr = _bzimage_header(head, size)
-    kernel: dict[str, Any] = {"format": "bzImage", "compression": None, **hdr}
-    start = kernel.pop("_start", None)
+    kernel, start = _bzimage_header(head, size)
     art = Artifact(source.display, Kind.KERNEL_IMAGE)
-    if start is None:
+    if start is None or kernel.payload_length is None:
         art.kernel = kernel
-        art.error = f"uses boot protocol {hdr['boot_protocol']}, too old to locate the payload"
+        art.error = f"uses boot protocol {kernel.boot_protocol}, too old to locate the payload"
         return art
     with source.open() as f:
         f.seek(start)
@@ -162,11 +172,11 @@ def read_bzimage(source: Source, ctx: ReadContext) -> Artifact:
     if comp is None:
         raise ArtifactError(f"has a bzImage payload in an unknown compression "
                             f"(magic {magic[:4].hex()})")
-    kernel["compression"] = comp
-    length = kernel["payload_length"]
+    length = kernel.payload_length
     with source.open() as f:
         f.seek(start + length - 4)
-        kernel["decompressed_size"] = int.from_bytes(f.read(4), "little")
+        kernel = replace(kernel, compression=comp,
+                         decompressed_size=int.from_bytes(f.read(4), "little"))
     # The kernel's build appends the vmlinux size (le32) to every payload but gzip's (which
     # ends in ISIZE anyway); xz, zstd and lz4 decoders reject it as trailing garbage.
     if comp not in ("gzip", "none") and length > 4:
@@ -188,19 +198,21 @@ def read_vmlinux(source: Source, ctx: ReadContext) -> Artifact:
         check_segments(scan.notes.layout, source.size)
     with source.open() as f:
         check_sections(f, source.size)
-    return _finish(art, scan, {"format": "elf", "compression": "none"})
+    return _finish(art, scan, KernelInfo("elf", "none"))
 
 
-def _arm64_kernel(head: bytes) -> dict[str, Any]:
+def _arm64_kernel(head: bytes, compression: str | None, container: str | None = None
+                  ) -> KernelInfo:
     flags = _u(head, 24, 8)
-    return {"format": "arm64-image", "arch": "arm64", "text_offset": _u(head, 8, 8),
-            "image_size": _u(head, 16, 8), "endian": "big" if flags & 1 else "little"}
+    return KernelInfo("arm64-image", compression, arch="arm64", container=container,
+                      text_offset=_u(head, 8, 8), image_size=_u(head, 16, 8),
+                      endian="big" if flags & 1 else "little")
 
 
 @reader("arm64-image", sniff=lambda head, source: is_arm64_image(head), priority=20,
         nested=NESTED)
 def read_arm64(source: Source, ctx: ReadContext) -> Artifact:
-    kernel = {**_arm64_kernel(source.head(64)), "compression": "none"}
+    kernel = _arm64_kernel(source.head(64), "none")
 
     def blocks() -> Iterator[bytes]:
         with source.open() as f:
@@ -228,11 +240,8 @@ def read_zboot(source: Source, ctx: ReadContext) -> Artifact:
         inner += block
         if len(inner) >= 64:
             break
-    kernel: dict[str, Any] = {"format": "arm64-image", "container": "efi-zboot",
-                              "compression": comp, "arch": None}
-    if is_arm64_image(bytes(inner)):
-        kernel.update(_arm64_kernel(bytes(inner)))
-        kernel["container"] = "efi-zboot"
+    kernel = (_arm64_kernel(bytes(inner), comp, "efi-zboot") if is_arm64_image(bytes(inner))
+              else KernelInfo("arm64-image", comp, container="efi-zboot"))
     blocks = _payload_blocks(source, ctx, off, length, "zboot payload")
     return _finish(Artifact(source.display, Kind.KERNEL_IMAGE), _scan(blocks, elf=False),
                    kernel)
@@ -247,13 +256,13 @@ def _decompressed(source: Source, ctx: ReadContext) -> Iterator[bytes]:
 def _read_compressed_elf(source: Source, ctx: ReadContext, compression: str) -> Artifact:
     return _finish(Artifact(source.display, Kind.KERNEL_IMAGE),
                    _scan(_decompressed(source, ctx), elf=True),
-                   {"format": "elf", "compression": compression})
+                   KernelInfo("elf", compression))
 
 
 @inner_format(is_arm64_image, "arm64-image")
 def _read_compressed_arm64(source: Source, ctx: ReadContext, compression: str) -> Artifact:
     from xenlint.readers.compressed import peek
 
-    kernel = {**_arm64_kernel(peek(source, ctx, 64)), "compression": compression}
+    kernel = _arm64_kernel(peek(source, ctx, 64), compression)
     return _finish(Artifact(source.display, Kind.KERNEL_IMAGE),
                    _scan(_decompressed(source, ctx), elf=False), kernel)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from xenlint.artifact import Artifact, Kind
+from xenlint.artifact import Artifact, Kind, ModuleInfo
 from xenlint.limits import ArtifactError
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, Source, reader
@@ -33,7 +32,7 @@ def modinfo_fields(data: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def module_facts(data: bytes, filename: str) -> dict[str, Any]:
+def module_facts(data: bytes, filename: str) -> ModuleInfo:
     # imported here: pyelftools is slow to import, and most runs read no module
     from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
 
@@ -55,17 +54,17 @@ def module_facts(data: bytes, filename: str) -> dict[str, Any]:
     for key, value in info:
         first.setdefault(key, value)
     depends = first.get("depends", "")
-    return {
-        "name": first.get("name") or (module_stem(filename) or filename).replace("-", "_"),
-        "vermagic": (first.get("vermagic") or "").strip() or None,
-        "alias": [v for k, v in info if k == "alias"],
-        "depends": [d for d in depends.split(",") if d],
-        "intree": first.get("intree") == "Y",
-        "description": first.get("description"),
-        "license": first.get("license"),
-        "signed": data.endswith(SIGNATURE_MARK),
-        "release": (first.get("vermagic") or "").split(" ", 1)[0] or None,
-    }
+    return ModuleInfo(
+        name=first.get("name") or (module_stem(filename) or filename).replace("-", "_"),
+        vermagic=(first.get("vermagic") or "").strip() or None,
+        alias=[v for k, v in info if k == "alias"],
+        depends=[d for d in depends.split(",") if d],
+        intree=first.get("intree") == "Y",
+        description=first.get("description"),
+        license=first.get("license"),
+        signed=data.endswith(SIGNATURE_MARK),
+        release=(first.get("vermagic") or "").split(" ", 1)[0] or None,
+    )
 
 
 def _artifact(source: Source, data: bytes, compression: str) -> Artifact:

@@ -8,10 +8,9 @@ which the package reader keeps during its single pass; no .ko is opened.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from xenlint import capture
-from xenlint.artifact import Artifact, EntryType, Kind
+from xenlint.artifact import Artifact, EntryType, KernelRelease, Kind, ModuleTreeInfo
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, deriver
 from xenlint.readers.ramdisk_survey import builtin_names
@@ -43,18 +42,19 @@ def parse_modules_dep(text: str) -> dict[str, list[str]]:
 
 def _tree(art: Artifact, base: str, release: str, files: list[str]) -> Artifact:
     modules = sorted({s for s in (module_stem(p) for p in files) if s})
-    module: dict[str, Any] = {"modules": modules, "builtin": [], "path": base}
     builtin_file = art.read(f"{base}/modules.builtin")
-    if builtin_file is not None:
-        module["builtin"] = builtin_names(builtin_file.decode("utf-8", "replace"))
     modinfo = art.read(f"{base}/modules.builtin.modinfo")
-    if modinfo is not None:
-        module["builtin_modinfo"] = builtin_modinfo_names(modinfo)
     dep = art.read(f"{base}/modules.dep")
-    module["has_modules_dep"] = dep is not None
-    if dep is not None:
-        module["dep"] = parse_modules_dep(dep.decode("utf-8", "replace"))
-    return Artifact(f"{art.path}!{base}", Kind.MODULE_TREE, kernel={"release": release},
+    module = ModuleTreeInfo(
+        modules=modules,
+        builtin=[] if builtin_file is None
+        else builtin_names(builtin_file.decode("utf-8", "replace")),
+        path=base,
+        has_modules_dep=dep is not None,
+        builtin_modinfo=None if modinfo is None else builtin_modinfo_names(modinfo),
+        dep=None if dep is None else parse_modules_dep(dep.decode("utf-8", "replace")),
+    )
+    return Artifact(f"{art.path}!{base}", Kind.MODULE_TREE, kernel=KernelRelease(release),
                     module=module)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
 
-from xenlint.artifact import Artifact, EntryType
+from xenlint.artifact import Artifact, EntryType, InitramfsInfo, Segment
 from xenlint.modnames import module_stem
 
 MODULES_DIR_RE = re.compile(r"^/(?:usr/)?lib/modules/([^/]+)(/.*)?$")
@@ -62,23 +61,21 @@ def builtin_names(text: str) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def _initramfs_tools(art: Artifact) -> tuple[dict[str, Any], dict[str, Any]]:
-    settings: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+def _initramfs_tools(art: Artifact) -> tuple[dict[str, str], list[str] | None]:
+    """Its settings, and the modules conf/modules lists (None: no such file)."""
+    settings: dict[str, str] = {}
     conf_d = sorted(p for p in art.entries if p.startswith("/conf/conf.d/"))
     for path in [ITOOLS_CONF, "/conf/arch.conf", *conf_d]:
         text = _text(art, path)
         if text:
             settings.update(shell_assignments(text))
     mods = _text(art, ITOOLS_MODULES)
-    if mods is not None:
-        extra["listed_modules"] = listed_names(mods)
-    return settings, extra
+    return settings, None if mods is None else listed_names(mods)
 
 
-def _dracut(art: Artifact) -> tuple[dict[str, Any], dict[str, Any]]:
-    settings: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+def _dracut(art: Artifact) -> tuple[dict[str, str], list[str] | None]:
+    """Its settings, and the dracut modules modules.txt lists (None: no such file)."""
+    settings: dict[str, str] = {}
     base = next((d for d in DRACUT_DIRS if f"{d}/modules.txt" in art.entries
                  or f"{d}/build-parameter.txt" in art.entries), DRACUT_DIRS[0])
     params = _text(art, f"{base}/build-parameter.txt")
@@ -102,14 +99,12 @@ def _dracut(art: Artifact) -> tuple[dict[str, Any], dict[str, Any]]:
                 hostonly = False
     settings["hostonly"] = "yes" if hostonly else "no"
     mods = _text(art, f"{base}/modules.txt")
-    if mods is not None:
-        extra["dracut_modules"] = listed_names(mods)
     version = next((p.rsplit("/dracut-", 1)[1] for p in art.entries
                     if p.startswith(f"{base}/dracut-") and p.count("/") == base.count("/") + 1),
                    None)
     if version:
         settings["version"] = version
-    return settings, extra
+    return settings, None if mods is None else listed_names(mods)
 
 
 def generator(art: Artifact) -> str | None:
@@ -121,7 +116,7 @@ def generator(art: Artifact) -> str | None:
     return None
 
 
-def derive_facts(art: Artifact, segments: list[dict[str, Any]]) -> dict[str, Any]:
+def derive_facts(art: Artifact, segments: list[Segment]) -> InitramfsInfo:
     modules: set[str] = set()
     releases: set[str] = set()
     builtin: set[str] = set()
@@ -139,20 +134,20 @@ def derive_facts(art: Artifact, segments: list[dict[str, Any]]) -> dict[str, Any
                 if text:
                     builtin.update(builtin_names(text))
     gen = generator(art)
-    settings: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
+    settings: dict[str, str] = {}
+    listed = dracut_modules = None
     if gen == "initramfs-tools":
-        settings, extra = _initramfs_tools(art)
+        settings, listed = _initramfs_tools(art)
     elif gen == "dracut":
-        settings, extra = _dracut(art)
-    early_microcode = any(p.startswith("/kernel/x86/microcode/") for p in art.entries)
-    return {
-        "segments": segments,
-        "modules": sorted(modules),
-        "builtin_modules": sorted(builtin),
-        "kernel_releases": sorted(releases),
-        "generator": gen,
-        "settings": settings,
-        "early_microcode": early_microcode,
-        **extra,
-    }
+        settings, dracut_modules = _dracut(art)
+    return InitramfsInfo(
+        segments=segments,
+        modules=sorted(modules),
+        builtin_modules=sorted(builtin),
+        kernel_releases=sorted(releases),
+        generator=gen,
+        settings=settings,
+        early_microcode=any(p.startswith("/kernel/x86/microcode/") for p in art.entries),
+        listed_modules=listed,
+        dracut_modules=dracut_modules,
+    )

@@ -43,10 +43,10 @@ def _text(art: Artifact, indent: str = "") -> list[str]:
             lines.append(f"{indent}  payload compression: {pkg.payload_compression}")
     if art.entries:
         lines.append(f"{indent}  files: {len(art.files)}")
-    for slot in ("kernel", "module", "initramfs", "iso"):
-        value = getattr(art, slot)
-        if value:
-            brief = {k: v for k, v in value.items() if not isinstance(v, (list, dict))}
+    for slot, info in (("kernel", art.kernel), ("module", art.module),
+                       ("initramfs", art.initramfs), ("iso", art.iso)):
+        if info is not None:
+            brief = {k: v for k, v in info.to_json().items() if not isinstance(v, (list, dict))}
             lines.append(f"{indent}  {slot}: {json.dumps(brief)}")
     lines.extend(f"{indent}  {line}" for line in detail_lines(art))
     if art.config:

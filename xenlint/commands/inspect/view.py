@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xenlint.artifact import Artifact
+from xenlint.artifact import Artifact, ReaderInfo
 
 
 def artifact_to_dict(art: Artifact) -> dict[str, Any]:
@@ -28,10 +28,12 @@ def artifact_to_dict(art: Artifact) -> dict[str, Any]:
          "link_target": e.link_target}
         for e in art.entries.values()
     ]
-    for slot in ("kernel", "config", "module", "initramfs", "iso"):
-        value = getattr(art, slot)
-        if value is not None:
-            out[slot] = value
+    for slot, info in (("kernel", art.kernel), ("config", art.config),
+                       ("module", art.module), ("initramfs", art.initramfs), ("iso", art.iso)):
+        if isinstance(info, ReaderInfo):
+            out[slot] = info.to_json()
+        elif info is not None:
+            out[slot] = info
     if art.unsafe_paths:
         out["unsafe_paths"] = art.unsafe_paths
     # reader notes (member compressions, payload offset...): informative, not a contract

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from xenlint.readers.lowlevel.elfnotes import (
@@ -28,6 +29,19 @@ IKCFG_ED = b"IKCFG_ED"
 MAX_IKCONFIG_GZ = 8 << 20
 MAX_IKCONFIG_TEXT = 32 << 20
 _TAIL = max(len(BANNER), len(IKCFG_ST)) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadFacts:
+    """What a scan of the decompressed payload found; None where it found nothing."""
+
+    release: str | None
+    version_string: str | None
+    ikconfig: bool
+    ikconfig_error: str | None = None
+    arch: str | None = None
+    xen_notes: dict[str, Any] | None = None  # None: the payload is not an ELF
+    build_id: str | None = None
 
 
 class KernelScan:
@@ -127,18 +141,16 @@ class KernelScan:
             if self.complete and self.notes.layout is not None:
                 check_segments(self.notes.layout, self.bytes_seen)
 
-    def facts(self) -> dict[str, Any]:
-        """Keys for `art.kernel` learned from the payload."""
-        out: dict[str, Any] = {"release": self.release, "version_string": self.banner,
-                               "ikconfig": self.ikconfig is not None}
-        if self.ikconfig_error:
-            out["ikconfig_error"] = self.ikconfig_error
-        if self.notes is not None and self.notes.layout is not None:
-            notes = self.notes.notes()
-            out["arch"] = arch_of(self.notes.layout)
-            out["xen_notes"] = decode_xen_notes(notes, self.notes.layout["little_endian"])
-            out["build_id"] = build_id(notes)
-        return out
+    def facts(self) -> PayloadFacts:
+        """What the payload told about the kernel."""
+        error = self.ikconfig_error or None
+        if self.notes is None or self.notes.layout is None:
+            return PayloadFacts(self.release, self.banner, self.ikconfig is not None, error)
+        notes = self.notes.notes()
+        return PayloadFacts(self.release, self.banner, self.ikconfig is not None, error,
+                            arch_of(self.notes.layout),
+                            decode_xen_notes(notes, self.notes.layout["little_endian"]),
+                            build_id(notes))
 
 
 def is_elf(head: bytes) -> bool:
