@@ -81,18 +81,45 @@ class Package:
 
 
 class ReaderInfo:
-    """Base of the kind-specific facts a reader records in an artifact's slots.
+    """Base of the facts a reader records in an artifact's typed slots.
 
-    A field in `OPTIONAL` is a key the reader fills only when the input shows it: None
-    there means "not shown", and `to_json()` leaves the key out, so `inspect --format json`
-    prints exactly what was read. Other fields are always printed, null included."""
+    A field in `OPTIONAL` is a key the reader fills only when the input shows it: at its
+    default it means "not shown", and `to_json()` leaves the key out, so
+    `inspect --format json` prints exactly what was read. Other fields are always
+    printed, null included."""
 
     __slots__ = ()
     OPTIONAL: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
+        unset = {f.name: f.default for f in dataclasses.fields(cast(Any, self))
+                 if f.name in self.OPTIONAL}
         out = dataclasses.asdict(cast(Any, self))
-        return {k: v for k, v in out.items() if v is not None or k not in self.OPTIONAL}
+        return {k: v for k, v in out.items() if k not in unset or v != unset[k]}
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderNotes(ReaderInfo):
+    """How a reader found an input (compressions, offsets) and where an audit's
+    index-only view came from. Informative in `inspect`; `metadata_only` and `index` tell
+    facts that a file list is missing or partial."""
+
+    compression: str | None = None  # of a bare module, config or initramfs
+    control_members: list[str] | None = None  # .deb: the files in control.tar
+    control_compression: str | None = None
+    data_compression: str | None = None
+    payload_offset: int | None = None  # .rpm
+    payload_compression: str | None = None
+    payload_bytes_scanned: int | None = None  # kernel image: decompressed bytes read
+    # built from a repository index without opening the package: its entries come from
+    # filelists/Contents (or are empty) and its scripts are absent
+    metadata_only: bool = False
+    index: str | None = None  # which index: "Packages", "Contents", "primary", "filelists"
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({
+        "compression", "control_members", "control_compression", "data_compression",
+        "payload_offset", "payload_compression", "payload_bytes_scanned", "metadata_only",
+        "index"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +207,7 @@ class Segment(ReaderInfo):
     files: int
     length: int
     decompressed_bytes: int | None = None  # compressed segments only
-    trailing_data: bool | None = None  # True: bytes follow the last archive
+    trailing_data: bool = False  # bytes follow the last archive
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({"decompressed_bytes", "trailing_data"})
 
@@ -246,8 +273,7 @@ class Artifact:
     iso: IsoInfo | None = None
     # member names that were absolute or climbed out with `..`: kept as data, never followed
     unsafe_paths: list[str] = field(default_factory=list)
-    # notes a reader leaves for facts (e.g. "compression": "xz")
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: ReaderNotes = field(default_factory=ReaderNotes)
     sha256: str | None = None
     _captured: dict[str, bytes] = field(default_factory=dict, repr=False)
     _loader: Loader | None = field(default=None, repr=False)

@@ -10,7 +10,6 @@ from typing import Any
 from audit_repos import FIXTURE_DEBS, FIXTURE_RPMS, deb_repo, make_deb, rpm_repo
 
 from xenlint.audit import debrepo, rpmrepo
-from xenlint.audit.model import METADATA_ONLY
 from xenlint.audit.targets import discover
 from xenlint.limits import Limits
 from xenlint.readers import read_path
@@ -43,7 +42,7 @@ def test_debian_suites_are_package_sets_and_only_xen_packages_are_opened(tmp_pat
     assert all(i.sha256 and len(i.sha256) == 64 for i in stable.items)
     [hello] = stable.metadata
     assert hello.package is not None and hello.package.name == "hello"
-    assert hello.meta[METADATA_ONLY] is True
+    assert hello.meta.metadata_only is True
     # header-only, yet the file list comes from Contents-amd64 and the relations from Packages
     assert set(hello.files) == {"/usr/bin/hello", "/usr/share/man/man1/hello.1"}
     assert hello.package.depends == ["libc6"]
@@ -91,7 +90,7 @@ def test_rpm_primary_and_filelists_match_the_packages(tmp_path: Path) -> None:
     assert len(arts) == len(FIXTURE_RPMS)
     for meta in arts:
         [real] = read_path(meta.path)
-        assert real.package and meta.package and meta.meta[METADATA_ONLY]
+        assert real.package and meta.package and meta.meta.metadata_only
         for attr in ("name", "version", "release", "epoch", "architecture", "provides"):
             assert getattr(meta.package, attr) == getattr(real.package, attr), attr
         # createrepo_c leaves out requirements the package satisfies itself

@@ -108,7 +108,7 @@ def test_only_what_the_set_reaches_is_kept_with_its_file_list() -> None:
     (qemu,) = ctx.for_set(tools)
     assert qemu.package is not None and qemu.package.name == "qemu-system-xen"
     assert list(qemu.entries) == ["/usr/libexec/xen-qemu-system-i386"]
-    assert qemu.meta["index"] == "Contents"
+    assert qemu.meta.index == "Contents"
     # a set that names neither reaches nothing, and its file lists are not read
     samples = [a for p in sorted((FIX / "samples").glob("*.deb")) for a in read_path(p)]
     assert ctx.for_set(samples) == []

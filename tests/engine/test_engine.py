@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import tests.engine.testfacts  # noqa: F401  (registers the test.* facts)
+from tests.engine.testfacts import GivenArtifact  # (registers the test.* facts)
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.engine.evaluate import build_subjects, check_rule, evaluate
 from xenlint.engine.rulebook import load_rule
@@ -59,7 +59,7 @@ def test_subjects_follow_the_contract() -> None:
 
 
 def _kernel(tmp_path: Path, config: dict[str, str] | None) -> tuple[Artifact, Path]:
-    art = Artifact("/in/config-6.1", Kind.KERNEL_CONFIG, meta={"test.config": config})
+    art = GivenArtifact("/in/config-6.1", Kind.KERNEL_CONFIG, given={"test.config": config})
     rule_path = tmp_path / "dom0-off.toml"
     rule_path.write_text(RULE)
     return art, rule_path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.facts.pkgset import path_status
 
@@ -13,7 +15,7 @@ def _pkg(name: str, files: list[str], index: str | None = None) -> Artifact:
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
     if index is not None:
-        art.meta.update(metadata_only=True, index=index)
+        art.meta = replace(art.meta, metadata_only=True, index=index)
     return art
 
 

@@ -105,7 +105,7 @@ def test_qemu_epoch_and_path(corpus: Path) -> None:
 
 def test_libxenmisc_control_members(corpus: Path) -> None:
     art = deb(corpus, f"libxenmisc4.17_{XEN_VER}_amd64.deb")
-    assert {"shlibs", "triggers"} <= set(art.meta["control_members"])
+    assert {"shlibs", "triggers"} <= set(art.meta.control_members)
     assert "/usr/lib/x86_64-linux-gnu/libxenlight.so.4.17.0" in art.entries
     data = art.read("/usr/lib/x86_64-linux-gnu/libxenlight.so.4.17.0")
     assert data is not None and b"/usr/libexec/xen-qemu-system-i386" in data

@@ -42,12 +42,12 @@ def test_shared_library_packages(corpus: Path, name: str, real: str, link: str) 
     assert (soname.type, soname.link_target) == (EntryType.SYMLINK, real)
     data = art.read(f"{LIBDIR}/{real}")
     assert data is not None and data.startswith(b"\x7fELF")
-    assert "shlibs" in art.meta["control_members"]
+    assert "shlibs" in art.meta.control_members
 
 
 def test_libxenstore_control_members(corpus: Path) -> None:
     art = deb(corpus, f"libxenstore4_{XEN_VER}_amd64.deb")
-    assert {"shlibs", "symbols", "triggers"} <= set(art.meta["control_members"])
+    assert {"shlibs", "symbols", "triggers"} <= set(art.meta.control_members)
 
 
 def test_grub_xen_host_images(corpus: Path) -> None:

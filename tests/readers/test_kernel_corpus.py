@@ -84,7 +84,7 @@ def test_bzimage_in_kernel_package(kernel_deb: Artifact) -> None:
     assert k.ikconfig is False and img.config is None
     check_notes(k)
     # the scan stops after .notes (23 MB into the 53 MB vmlinux)
-    assert 0 < img.meta["payload_bytes_scanned"] < 30_000_000
+    assert 0 < img.meta.payload_bytes_scanned < 30_000_000
 
 
 def test_config_in_kernel_package(kernel_deb: Artifact, corpus: Path) -> None:
@@ -134,7 +134,7 @@ def test_vmlinux_xz(corpus: Path) -> None:
     assert k.build_id == "3b43fad5034874490492495d552c0af6a5fab235"
     assert k.version_string.startswith(f"Linux version {RELEASE} (debian-kernel@")
     check_notes(k)
-    assert art.meta["payload_bytes_scanned"] < 53_243_444
+    assert art.meta.payload_bytes_scanned < 53_243_444
 
 
 @pytest.mark.parametrize(("name", "modname", "aliases", "description"), [

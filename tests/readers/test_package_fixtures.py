@@ -79,8 +79,8 @@ def test_deb_member_compression(variant: str) -> None:
     assert art.kind is Kind.DEB
     assert art.package is not None
     assert art.package.payload_compression == data
-    assert art.meta["data_compression"] == data
-    assert art.meta["control_compression"] == control
+    assert art.meta.data_compression == data
+    assert art.meta.control_compression == control
 
 
 @pytest.mark.parametrize("variant", sorted(DEB_VARIANTS))
@@ -186,7 +186,7 @@ def test_rpm_file_list(variant: str) -> None:
     assert e["/etc/xen/fixture.cfg"].size == len(CFG)
     assert_links(e)
     assert e["/usr/lib/xenlint-fixture/helper"].type is EntryType.FILE
-    assert art.meta["payload_compression"] == variant
+    assert art.meta.payload_compression == variant
 
 
 @pytest.mark.parametrize("variant", RPM_VARIANTS)

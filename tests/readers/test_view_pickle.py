@@ -45,6 +45,7 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
         Kind,
         ModuleInfo,
         Package,
+        ReaderNotes,
         Segment,
     )
 
@@ -63,7 +64,7 @@ def test_every_field_of_a_view_survives(tmp_path: Path) -> None:
                    error=None, kernel=KernelRelease("6.1"), config={"A": "y"},
                    module=ModuleInfo("m", None, [], [], True, None, None, False, None),
                    iso=IsoInfo("v", False, [], []), unsafe_paths=["../x"],
-                   meta={"compression": "xz"}, sha256="ab" * 32)
+                   meta=ReaderNotes(compression="xz"), sha256="ab" * 32)
     art.capture("/boot/initrd.img", b"initrd!")
     back = pickle.loads(pickle.dumps(art, protocol=pickle.HIGHEST_PROTOCOL))
     for field in dataclasses.fields(Artifact):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Container, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from debian.deb822 import Deb822
 
-from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package, ReaderNotes
 from xenlint.audit.index import line_blocks, lines
-from xenlint.audit.model import METADATA_ONLY, inside
+from xenlint.audit.model import inside
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.deb import package_from_fields
 
@@ -108,10 +109,8 @@ def package_of(para: Deb822) -> Package:
 def paragraph_artifact(root: Path, para: Deb822) -> Artifact:
     """A header-only artifact; `add_files` completes it once Contents is read."""
     pkg = package_of(para)
-    art = Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
-                   sha256=para.get("SHA256"))
-    art.meta[METADATA_ONLY] = True
-    return art
+    return Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
+                    sha256=para.get("SHA256"), meta=ReaderNotes(metadata_only=True))
 
 
 def add_files(art: Artifact, files: Iterable[str]) -> None:
@@ -119,7 +118,7 @@ def add_files(art: Artifact, files: Iterable[str]) -> None:
     without one)."""
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
-    art.meta["index"] = "Contents" if art.entries else "Packages"
+    art.meta = replace(art.meta, index="Contents" if art.entries else "Packages")
 
 
 # One index paragraph's outcome: (ordinal in the suite, Filename, artifact or error text).

@@ -7,10 +7,6 @@ from dataclasses import dataclass, field
 
 from xenlint.artifact import Artifact
 
-# `Artifact.meta` key set on artifacts built from a repository index without opening the
-# package: their entries come from filelists/Contents (or are empty) and scripts are absent.
-METADATA_ONLY = "metadata_only"
-
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:

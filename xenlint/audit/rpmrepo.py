@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Container
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
+from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package, ReaderNotes
 from xenlint.audit.index import local, xml_elements
-from xenlint.audit.model import METADATA_ONLY, inside
+from xenlint.audit.model import inside
 from xenlint.limits import Limits
 
 if TYPE_CHECKING:
@@ -89,11 +90,10 @@ def package_artifact(root: Path, el: ET.Element) -> tuple[str, Artifact]:
     sha = pkgid if checksum is not None and checksum.get("type") == "sha256" else None
     loc = _child(el, "location")
     href = loc.get("href", "") if loc is not None else ""
-    art = Artifact(str(root / href), Kind.RPM, package=pkg, sha256=sha)
+    art = Artifact(str(root / href), Kind.RPM, package=pkg, sha256=sha,
+                   meta=ReaderNotes(metadata_only=True, index="primary"))
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
-    art.meta[METADATA_ONLY] = True
-    art.meta["index"] = "primary"
     return pkgid, art
 
 
@@ -130,7 +130,7 @@ def add_filelists(idx: dict[str, Path], by_id: dict[str, Artifact], limits: Limi
                                                         pkgid not in wanted):
             continue
         art = found
-        art.meta["index"] = "filelists"
+        art.meta = replace(art.meta, index="filelists")
         for f in el:
             if local(f.tag) == "file" and f.text:
                 etype = EntryType.DIRECTORY if f.get("type") == "dir" else EntryType.FILE

@@ -27,7 +27,7 @@ from xenlint.audit.executor import (
     executor_for,
     paused_gc,
 )
-from xenlint.audit.model import METADATA_ONLY, Group, WorkItem
+from xenlint.audit.model import Group, WorkItem
 from xenlint.audit.relevance import rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
@@ -285,7 +285,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     for group, part in zip(groups, parts, strict=True):
         if part is None:
             arts = todo_arts[id(group)]
-            stats.from_index += sum(bool(a.meta.get(METADATA_ONLY)) for a in arts)
+            stats.from_index += sum(a.meta.metadata_only for a in arts)
             stats.skipped += sum(views.get(i, 0) is None for i in group.items)
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
                 part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs,

@@ -211,7 +211,7 @@ def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
     a Debian repository without Contents, or an RPM repository without filelists).
     """
     arts = list(arts)
-    unlisted = any(a.meta.get("metadata_only") and a.meta.get("index") in ("Packages", "primary")
+    unlisted = any(a.meta.metadata_only and a.meta.index in ("Packages", "primary")
                    for a in arts)
     entries: dict[str, Entry] = {}
     for art in arts:

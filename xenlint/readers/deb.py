@@ -7,6 +7,7 @@ import re
 import struct
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from typing import BinaryIO
 
 from debian.deb822 import Deb822
@@ -145,12 +146,12 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
                             control_files["triggers"].decode("utf-8", "replace").splitlines()
                             if ln.strip() and not ln.lstrip().startswith("#")]
         art = Artifact(source.display, Kind.DEB, package=pkg)
-        art.meta["control_members"] = sorted(control_files)
-        art.meta["control_compression"] = control_compression
+        art.meta = replace(art.meta, control_members=sorted(control_files),
+                           control_compression=control_compression)
         with _in_member(data_name), _data_tar(f, members[data_name], data_name,
                                               ctx) as (data, compression):
             _stream_data(art, data, ctx, first_pass=True, compression=compression)
-        pkg.payload_compression = art.meta.get("data_compression")
+        pkg.payload_compression = art.meta.data_compression
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
         with source.open() as f2:
@@ -219,5 +220,6 @@ def _stream_data(art: Artifact, stream: io.RawIOBase, ctx: ReadContext, *, first
         elif only is not None and take_wanted(m, only, got, links):
             break
     if first_pass:
-        art.meta["data_compression"] = compression or members.compression or "none"
+        art.meta = replace(art.meta,
+                           data_compression=compression or members.compression or "none")
     return got

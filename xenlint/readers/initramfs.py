@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import BinaryIO
 
 from xenlint import capture
@@ -106,7 +107,7 @@ def scan_segments(f: BinaryIO, size: int, ctx: ReadContext,
             stream.close()
         segments.append(Segment(pos, comp, fmt, count, size - pos,
                                 decompressed_bytes=stream.pos,
-                                trailing_data=True if trailing else None))
+                                trailing_data=trailing))
         break
     if not segments:
         raise ArtifactError("holds no cpio archive")
@@ -180,7 +181,7 @@ def read_initramfs(source: Source, ctx: ReadContext) -> Artifact:
 
     art._loader = load
     art.initramfs = derive_facts(art, segments)
-    art.meta["compression"] = segments[-1].compression
+    art.meta = replace(art.meta, compression=segments[-1].compression)
     return art
 
 

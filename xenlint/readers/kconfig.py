@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from xenlint.artifact import Artifact, KernelRelease, Kind
+from xenlint.artifact import Artifact, KernelRelease, Kind, ReaderNotes
 from xenlint.limits import ArtifactError
 from xenlint.readers import ReadContext, Source, reader
 from xenlint.readers.compressed import decompress_held, inner_format
@@ -80,5 +80,5 @@ def read_kconfig(source: Source, ctx: ReadContext) -> Artifact:
 @inner_format(is_kconfig, "kconfig")
 def _read_compressed(source: Source, ctx: ReadContext, compression: str) -> Artifact:
     art = config_artifact(source, _read_text(decompress_held(source, ctx, "config"), ctx))
-    art.meta["compression"] = compression
+    art.meta = ReaderNotes(compression=compression)
     return art

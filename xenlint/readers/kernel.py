@@ -109,7 +109,7 @@ def _finish(art: Artifact, scan: KernelScan, kernel: KernelInfo) -> Artifact:
         xen_notes=_either(kernel.xen_notes, found.xen_notes) or {},
         build_id=_either(kernel.build_id, found.build_id),
     )
-    art.meta["payload_bytes_scanned"] = scan.bytes_seen
+    art.meta = replace(art.meta, payload_bytes_scanned=scan.bytes_seen)
     if scan.ikconfig is not None:
         art.config = parse_config(scan.ikconfig)
     return art

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from xenlint.artifact import Artifact, Kind, ModuleInfo
+from xenlint.artifact import Artifact, Kind, ModuleInfo, ReaderNotes
 from xenlint.limits import ArtifactError
 from xenlint.modnames import module_stem
 from xenlint.readers import ReadContext, Source, reader
@@ -69,9 +69,8 @@ def module_facts(data: bytes, filename: str) -> ModuleInfo:
 
 def _artifact(source: Source, data: bytes, compression: str) -> Artifact:
     name = source.display.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
-    art = Artifact(source.display, Kind.KERNEL_MODULE, module=module_facts(data, name))
-    art.meta["compression"] = compression
-    return art
+    return Artifact(source.display, Kind.KERNEL_MODULE, module=module_facts(data, name),
+                    meta=ReaderNotes(compression=compression))
 
 
 @reader("kernel-module", sniff=lambda head, source: is_elf_relocatable(head), priority=25)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import struct
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, BinaryIO, cast
 
 from xenlint import capture
@@ -270,8 +271,9 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
                             f"type: {type(exc).__name__})") from None
     with source.open() as f:
         _check_payload(f, h, art, payload_start, size, ctx)
-    art.meta["payload_offset"] = payload_start
-    art.meta["payload_compression"] = art.package.payload_compression if art.package else None
+    art.meta = replace(art.meta, payload_offset=payload_start,
+                       payload_compression=art.package.payload_compression
+                       if art.package else None)
 
     def load(paths: set[str]) -> Mapping[str, bytes]:
         # One payload pass serves what was asked and everything facts declared they want.

@@ -37,20 +37,10 @@ def artifact_to_dict(art: Artifact) -> dict[str, Any]:
     if art.unsafe_paths:
         out["unsafe_paths"] = art.unsafe_paths
     # reader notes (member compressions, payload offset...): informative, not a contract
-    out["meta"] = {k: v for k, v in art.meta.items() if _jsonable(v)}
+    out["meta"] = art.meta.to_json()
     out["children"] = [artifact_to_dict(c) for c in art.children]
     out["error"] = art.error
     return out
-
-
-def _jsonable(value: Any) -> bool:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_jsonable(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _jsonable(v) for k, v in value.items())
-    return False
 
 
 def errors_in(art: Artifact) -> list[tuple[str, str]]:
