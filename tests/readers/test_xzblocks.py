@@ -157,7 +157,7 @@ def test_a_deb_reads_the_same_on_both_paths(tmp_path: Path,
     [sequential] = read_path(str(deb))
     assert parallel.error is None and sequential.error is None
     assert parallel.entries == sequential.entries and len(parallel.entries) > 40
-    assert parallel.meta["data_compression"] == sequential.meta["data_compression"] == "xz"
+    assert parallel.meta.data_compression == sequential.meta.data_compression == "xz"
     wanted = "/usr/share/xzdemo/file17"
     assert parallel.read(wanted) == sequential.read(wanted) == _payload(20_017)
     assert parallel.read("/etc/init.d/xencommons") == b"#!/bin/sh\nexit 0\n"
