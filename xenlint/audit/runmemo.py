@@ -63,6 +63,11 @@ def memo_key(target: str, options: dict[str, Any], limits: Limits) -> str | None
         if extra is not None:
             _stat(h, Path(extra))
     _stat_tree(h, root)
+    if root.is_file():
+        # a .changes stands for the files beside it that it lists
+        with contextlib.suppress(OSError):
+            for sibling in sorted(root.parent.iterdir()):
+                _stat(h, sibling)
     for repo in options.get("with_repo") or ():
         _stat_repo(h, Path(repo))
     return h.hexdigest()

@@ -28,6 +28,7 @@ from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import walk_files
+from xenlint.readers.changes import open_upload
 from xenlint.readers.directory import is_root_tree
 
 OUTSIDE = "names a file outside the repository; not read"
@@ -195,7 +196,8 @@ def discover(target: str, limits: Limits, open_contents: bool = True,
                       metadata=[Artifact(target, Kind.FILE, error="does not exist")])]
     if not path.is_dir():
         # the file a symlink given on the command line names (the worker follows none)
-        return [Group(target, target, items=[WorkItem(os.path.realpath(target), target)])]
+        return [_upload(path, target, limits) or
+                Group(target, target, items=[WorkItem(os.path.realpath(target), target)])]
     found = repo_groups(path, limits, open_contents, cache, parsed)
     if found is not None:
         return found
@@ -203,6 +205,18 @@ def discover(target: str, limits: Limits, open_contents: bool = True,
         # an unpacked root filesystem is one artifact, as `check` reads it
         return [Group(target, target, items=[WorkItem(target, target)])]
     return _tree(path, target, limits, open_contents, cache)
+
+
+def _upload(path: Path, target: str, limits: Limits) -> Group | None:
+    """A .changes: the files it lists, verified here (their sha256 is then known), as one
+    package set; the files that fail verification as read errors. None for any other file."""
+    found = open_upload(path, target, limits)
+    if found is None:
+        return None
+    verified, errors = found
+    return Group(target, target, metadata=errors, items=[
+        WorkItem(os.path.realpath(v.path), v.display, v.sha256, required=False)
+        for v in verified])
 
 
 def _tree(root: Path, display: str, limits: Limits, open_contents: bool,

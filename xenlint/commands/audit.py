@@ -81,7 +81,8 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
               jobs: int | None, executor: str, cache_dir: Path | None, no_cache: bool,
               timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
-    pool/), an RPM repository (repodata/), or an image. Findings are those `check` gives."""
+    pool/), an RPM repository (repodata/), an upload's .changes, or an image. Findings are
+    those `check` gives."""
     refuse_input_as_output(output, [target])
     cache_root = None if no_cache else (cache_dir or default_root())
     memo = _memo(cache_root, target, kwargs)

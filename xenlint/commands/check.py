@@ -20,7 +20,11 @@ from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_s
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
               color: str, **kwargs: Any) -> None:
-    """Check packages, kernels, initramfs images and root trees against the rules."""
+    """Check packages, kernels, initramfs images, root trees and uploads against the rules.
+
+    All PATHS form one package set. An upload's .changes stands for the files it lists,
+    each verified against its checksum first (a missing or mismatching file is an
+    unreadable input, exit status 2)."""
     refuse_input_as_output(output, paths)
     options = options_from(kwargs)
     try:

@@ -233,7 +233,8 @@ NOTHING_TO_READ = "holds no package, image or root tree xenlint reads"
 
 
 def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
-    """Read what a path names: one artifact, or each artifact found in a directory of them."""
+    """Read what a path names: one artifact, each artifact found in a directory of them, or
+    each file an upload's .changes lists."""
     limits = limits or Limits()
     p = Path(path)
     display = str(path)
@@ -250,8 +251,28 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
         found = list(_read_collection(p, limits))
         # an empty or unrelated folder is a mistake worth one line, not a silent clean run
         return found or [Artifact(display, Kind.DIRECTORY, error=NOTHING_TO_READ)]
+    upload = _read_upload(p, display, limits)
+    if upload is not None:
+        return upload
     return [read_source(Source(display, path=p), ReadContext.top(limits, display)) or
             Artifact(display, Kind.FILE, error="is not a format xenlint reads")]
+
+
+def _read_upload(p: Path, display: str, limits: Limits) -> list[Artifact] | None:
+    """A .changes (recognised by content) stands for the files it lists, verified first
+    (readers/changes.py); None when the file is no .changes."""
+    from xenlint.readers import changes
+
+    found = changes.open_upload(p, display, limits)
+    if found is None:
+        return None
+    verified, errors = found
+    arts = [read_source(Source(v.display, path=v.path), ReadContext.top(limits, v.display),
+                        required=False) for v in verified]
+    for art, v in zip(arts, verified, strict=True):
+        if art is not None:
+            art.sha256 = v.sha256
+    return [a for a in arts if a is not None] + errors
 
 
 def _read_collection(root: Path, limits: Limits) -> Iterator[Artifact]:
