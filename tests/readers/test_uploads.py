@@ -32,8 +32,9 @@ def run(*args: str | Path) -> tuple[int, dict[str, Any]]:
 
 
 def text(*args: str | Path) -> tuple[int, list[str]]:
+    """The exit status and the lines of the text report (X: lines go to stderr)."""
     res = CliRunner().invoke(main, list(map(str, args)), catch_exceptions=False)
-    return res.exit_code, res.stdout.splitlines()
+    return res.exit_code, res.stdout.splitlines() + res.stderr.splitlines()
 
 
 @pytest.mark.parametrize("command", [(), ("check",), ("audit", "--no-cache")])
