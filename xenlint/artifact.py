@@ -6,6 +6,7 @@ import copyreg
 import dataclasses
 import enum
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, cast
@@ -287,7 +288,33 @@ class Artifact:
         return [p for p, e in self.entries.items() if e.type is not EntryType.DIRECTORY]
 
     def capture(self, path: str, data: bytes) -> None:
+        """Keep the bytes of one member, read during the reader's pass or later."""
         self._captured[path] = data
+
+    def captured(self, path: str) -> bytes | None:
+        """The kept bytes of one member, without reading anything; None if not kept."""
+        return self._captured.get(path)
+
+    def captured_count(self) -> int:
+        """How many members' bytes are kept. Kept bytes are only ever added, in order, so
+        `captured_since(n)` gives what was kept after this count was n."""
+        return len(self._captured)
+
+    def captured_since(self, count: int) -> dict[str, bytes]:
+        return dict(itertools.islice(self._captured.items(), count, None))
+
+    def keep(self, contents: Mapping[str, bytes]) -> None:
+        """Keep member bytes read elsewhere (another process), where not already kept."""
+        for path, data in contents.items():
+            self._captured.setdefault(path, data)
+
+    @property
+    def loader(self) -> Loader | None:
+        """What reads members that were not kept; None: nothing more can be read."""
+        return self._loader
+
+    def set_loader(self, loader: Loader | None) -> None:
+        self._loader = loader
 
     def read(self, path: str) -> bytes | None:
         """The bytes of one member, read lazily; None if absent or unreadable."""

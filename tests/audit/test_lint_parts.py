@@ -156,7 +156,7 @@ class _Loader:
 def _package(i: int, calls: list[int]) -> Artifact:
     entries = {"/etc/secret": Entry("/etc/secret", EntryType.FILE, size=11)}
     art = Artifact(f"p{i}.deb", Kind.DEB, package=Package(f"p{i}", "1"), entries=entries)
-    art._loader = _Loader(calls)
+    art.set_loader(_Loader(calls))
     return art
 
 
@@ -171,7 +171,7 @@ def test_contents_a_part_read_come_back_to_the_parent(tmp_path: Path,
     assert forks == [1]
     # the parent read its own part's packages; the child's came back as contents
     assert len(calls) == 3 and set(calls) == {os.getpid()}
-    assert all(a._captured == {"/etc/secret": b"open sesame"} for a in arts)
+    assert all(a.captured_since(0) == {"/etc/secret": b"open sesame"} for a in arts)
 
 
 def test_audit_lints_in_parts_with_the_report_of_one_process(

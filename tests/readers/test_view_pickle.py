@@ -21,7 +21,7 @@ def test_a_read_view_survives_pickling() -> None:
         [art] = read_path(deb)
         assert art.entries
         for a in art.walk():
-            a._loader = None  # a live reader's loader is not picklable; audits freeze it
+            a.set_loader(None)  # a live reader's loader is not picklable; audits freeze it
         back = pickle.loads(pickle.dumps(art, protocol=pickle.HIGHEST_PROTOCOL))
         assert _shape(back) == _shape(art)
 

@@ -77,7 +77,7 @@ def salt_for(limits: Limits, rule_dirs: tuple[Path, ...] = ()) -> str:
     return f"{FORMAT}:{xenlint.__version__}:{ruleset_hash(rule_dirs)}:{limits!r}"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     import tempfile  # only a run that writes needs it
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ class Cache:
 
     def put_blob(self, kind: str, key: str, value: Any) -> None:
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
-            _atomic_write(self._blob(kind, key),
+            atomic_write(self._blob(kind, key),
                           pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def get_report(self, key: str) -> Report | None:
@@ -163,7 +163,7 @@ class Cache:
     def put(self, sha256: str, display: str, art: Artifact | None) -> None:
         # a cache that cannot be written only costs time
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
-            _atomic_write(self._file(sha256),
+            atomic_write(self._file(sha256),
                           pickle.dumps((display, art), protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -203,4 +203,4 @@ class StatIndex:
     def save(self) -> None:
         if self.file is not None and self.dirty:
             with contextlib.suppress(OSError):
-                _atomic_write(self.file, json.dumps(self.data).encode())
+                atomic_write(self.file, json.dumps(self.data).encode())

@@ -178,7 +178,7 @@ def group_artifacts(group: Group, views: dict[WorkItem, Artifact | None]) -> lis
 
 
 def _held(art: Artifact) -> int:
-    return sum(len(a._captured) for a in art.walk())
+    return sum(a.captured_count() for a in art.walk())
 
 
 def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],

@@ -16,7 +16,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from xenlint.audit.cache import _atomic_write, salt_for
+from xenlint.audit.cache import atomic_write, salt_for
 from xenlint.engine.config import ConfigError, load_config
 from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
@@ -101,4 +101,4 @@ class RunMemo:
         if report.errors:
             return
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            _atomic_write(self.path, pickle.dumps((report, stats, status)))
+            atomic_write(self.path, pickle.dumps((report, stats, status)))

@@ -13,7 +13,6 @@ them as after a serial lint.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import threading
@@ -34,17 +33,15 @@ MIN_SUBJECTS = 4000
 MAX_PARTS = 4
 
 
-# What the children inherit: set just before they fork, cleared after.
-_WORK: _Work | None = None
-
-
 class _Work:
+    """One lint in parts: what every child inherits when it forks."""
+
     def __init__(self, rules: Sequence[Rule], subjects: Sequence[Subject],
                  profiles: Sequence[str], parts: list[list[int]]) -> None:
         self.rules, self.subjects, self.profiles, self.parts = rules, subjects, profiles, parts
         self.artifacts = _artifacts(subjects)
-        # contents are only ever added to `_captured`: what a child adds comes last
-        self.held = [len(a._captured) for a in self.artifacts]
+        # what a child's facts read comes after these counts (Artifact.captured_since)
+        self.held = [a.captured_count() for a in self.artifacts]
 
 
 # member path -> bytes that a child's facts read, by index in `_Work.artifacts`
@@ -67,12 +64,23 @@ def _artifacts(subjects: Sequence[Subject]) -> list[Artifact]:
     return list(seen.values())
 
 
+# In a forked child only: the work its pool's initializer handed it. A task reaches
+# what its process inherited only through its module; the parent keeps no such state.
+_adopted: list[_Work] = []
+
+
+def _adopt(parent: int, work: _Work) -> None:
+    """A child's start: forked with the work (fork passes it without pickling)."""
+    die_with_parent(parent)
+    _adopted[:] = [work]
+
+
 def _part(k: int) -> tuple[list[Tagged], Learned]:
-    work = _WORK
-    assert work is not None, "a part runs only in a child forked by evaluate_in_parts"
+    assert _adopted, "a part runs only in a child forked by evaluate_in_parts"
+    work = _adopted[0]
     tagged = evaluate_part(work.rules, work.subjects, work.profiles, work.parts[k])
-    learned = {i: dict(itertools.islice(a._captured.items(), work.held[i], None))
-               for i, a in enumerate(work.artifacts) if len(a._captured) > work.held[i]}
+    learned = {i: a.captured_since(work.held[i])
+               for i, a in enumerate(work.artifacts) if a.captured_count() > work.held[i]}
     return tagged, learned
 
 
@@ -89,20 +97,16 @@ def evaluate_in_parts(rules: Sequence[Rule], subjects: Sequence[Subject],
     whole = [i for i, s in enumerate(subjects) if s.kind == "packages"]
     tagged = evaluate_part(rules, subjects, profiles, whole)
     rest = [i for i, s in enumerate(subjects) if s.kind != "packages"]
-    global _WORK
-    work = _WORK = _Work(rules, subjects, profiles, [rest[k::parts] for k in range(parts)])
-    try:
-        with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            try:
-                futures = [pool.submit(_part, k) for k in range(1, parts)]
-            except OSError:  # no process to be had (a limit on processes): all of it here
-                futures = []
-            tagged += evaluate_part(rules, subjects, profiles, work.parts[0] if futures else rest)
-            for k, future in enumerate(futures, start=1):
-                tagged += _collect(work, k, future)
-    finally:
-        _WORK = None
+    work = _Work(rules, subjects, profiles, [rest[k::parts] for k in range(parts)])
+    with ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_adopt, initargs=(os.getpid(), work)) as pool:
+        try:
+            futures = [pool.submit(_part, k) for k in range(1, parts)]
+        except OSError:  # no process to be had (a limit on processes): all of it here
+            futures = []
+        tagged += evaluate_part(rules, subjects, profiles, work.parts[0] if futures else rest)
+        for k, future in enumerate(futures, start=1):
+            tagged += _collect(work, k, future)
     return untag(tagged)
 
 
@@ -116,6 +120,5 @@ def _collect(work: _Work, k: int, future: Future[tuple[list[Tagged], Learned]]
     except Exception:
         return evaluate_part(work.rules, work.subjects, work.profiles, work.parts[k])
     for i, contents in learned.items():
-        for path, data in contents.items():
-            work.artifacts[i]._captured.setdefault(path, data)
+        work.artifacts[i].keep(contents)
     return tagged

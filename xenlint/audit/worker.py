@@ -116,16 +116,16 @@ def freeze(art: Artifact, source: str, limits: Limits,
     if art.error is None:
         warm(art, facts)
     for a in art.walk():
-        if a._loader is None:
+        if a.loader is None:
             continue
         want = [p for p, e in a.entries.items()
-                if e.type is EntryType.FILE and p not in a._captured
+                if e.type is EntryType.FILE and a.captured(p) is None
                 and capture.wanted(p, e.size)]
         if want:
             # on failure the fact that needs it meets the same error and is unknown
             with contextlib.suppress(ArtifactError):
                 a.read_many(want)
-        a._loader = ReopenLoader(source, art.path, a.path, limits)
+        a.set_loader(ReopenLoader(source, art.path, a.path, limits))
     return art
 
 
@@ -264,5 +264,5 @@ def relocate(art: Artifact, old: str, item: WorkItem, limits: Limits) -> None:
     for a in art.walk():
         if a.path == old or a.path.startswith(old + "!"):
             a.path = item.display + a.path[len(old):]
-        if isinstance(a._loader, ReopenLoader):
-            a._loader = ReopenLoader(item.path, item.display, a.path, limits)
+        if isinstance(a.loader, ReopenLoader):
+            a.set_loader(ReopenLoader(item.path, item.display, a.path, limits))

@@ -13,10 +13,13 @@ import os
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.limits import ArtifactError
+
+if TYPE_CHECKING:
+    from xenlint.facts.pkgset import PackageSet
 
 SUBJECT_KINDS = ("package", "kernel", "initramfs", "module", "packages")
 
@@ -83,6 +86,8 @@ class Run:
     # header-only packages from repository indexes: they satisfy relations and ship paths
     # (PackageSet), and are never subjects, never opened, never reported
     context: list[Artifact] = field(default_factory=list)
+    # the run's packages indexed by name and path (facts/pkgset.py), made on first use
+    package_set: PackageSet | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, artifacts: list[Artifact], context: Sequence[Artifact] = ()) -> Run:

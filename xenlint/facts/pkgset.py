@@ -84,9 +84,6 @@ def full_version(art: Artifact) -> str:
     return pkg.version
 
 
-_LAST: list[tuple[Run, PackageSet]] = []
-
-
 @dataclass(slots=True)
 class PackageSet:
     """The packages of one run, the context packages included (Run.context), indexed by
@@ -108,9 +105,8 @@ class PackageSet:
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
-        last = _LAST[0] if _LAST else None  # one read: safe if another thread swaps it
-        if last is not None and last[0] is run:
-            return last[1]
+        if run.package_set is not None:
+            return run.package_set
         ps = cls([*run.packages, *run.context])
         ps.members = {id(a) for a in ps.packages}
         for art in ps.packages:
@@ -120,8 +116,7 @@ class PackageSet:
             for prov in pkg.provides:
                 for alt in parse_relation(prov, pkg.flavor):
                     ps.by_name.setdefault(alt.name, []).append((art, alt.version))
-        # one run is checked at a time; keep its index for every fact that asks
-        _LAST[:] = [(run, ps)]
+        run.package_set = ps
         return ps
 
     def remember(self, key: str, make: Callable[[], T]) -> T:

@@ -159,7 +159,7 @@ def read_deb(source: Source, ctx: ReadContext) -> Artifact:
             with _data_tar(f2, members2[data_name], data_name, ctx) as (data, _):
                 return _stream_data(art, data, ctx, first_pass=False, only=paths)
 
-    art._loader = load
+    art.set_loader(load)
     return art
 
 

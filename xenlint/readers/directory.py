@@ -73,7 +73,7 @@ def read_root_tree(root: Path, display: str, ctx: ReadContext) -> Artifact:
     def load(paths: set[str]) -> Mapping[str, bytes]:
         return {p: _read_capped(disk[p], ctx.limits.max_held_bytes) for p in paths if p in disk}
 
-    art._loader = load
+    art.set_loader(load)
     for inner, full in disk.items():
         if art.entries[inner].type is EntryType.FILE and is_nested_candidate(inner):
             child = read_source(Source(f"{display}!{inner}", path=full), ctx.child(),

@@ -130,8 +130,9 @@ def _resolve_links(art: Artifact, link_sets: dict[tuple[int, int], list[str]]
                 art.entries[p] = Entry(p, EntryType.HARDLINK, e.mode,
                                        art.entries[holder].size, holder)
                 links[p] = holder
-                if holder in art._captured:
-                    art.capture(p, art._captured[holder])
+                data = art.captured(holder)
+                if data is not None:
+                    art.capture(p, data)
     return links
 
 
@@ -179,7 +180,7 @@ def read_initramfs(source: Source, ctx: ReadContext) -> Artifact:
             scan_segments(f2, size, ctx, pick)
         return {p: got[links.get(p, p)] for p in paths if links.get(p, p) in got}
 
-    art._loader = load
+    art.set_loader(load)
     art.initramfs = derive_facts(art, segments)
     art.meta = replace(art.meta, compression=segments[-1].compression)
     return art

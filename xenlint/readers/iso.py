@@ -73,5 +73,5 @@ def read_iso(source: Source, ctx: ReadContext) -> Artifact:
                         break
         return got
 
-    art._loader = load
+    art.set_loader(load)
     return art

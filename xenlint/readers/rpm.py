@@ -278,7 +278,7 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
     def load(paths: set[str]) -> Mapping[str, bytes]:
         # One payload pass serves what was asked and everything facts declared they want.
         want = set(paths) | {p for p, e in art.entries.items()
-                             if p not in art._captured and capture.wanted(p, e.size)}
+                             if art.captured(p) is None and capture.wanted(p, e.size)}
         got: dict[str, bytes] = {}
         links = hardlink_sets(art.entries)
         with source.open() as f2:
@@ -291,7 +291,7 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
                 art.capture(p, got.pop(p))
         return got
 
-    art._loader = load
+    art.set_loader(load)
     candidates = [p for p, e in art.entries.items()
                   if e.type is EntryType.FILE and is_nested_candidate(p)]
     nested = [p for p in candidates if art.entries[p].size <= ctx.limits.max_held_bytes]
