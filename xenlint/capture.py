@@ -8,6 +8,7 @@ second decompression of a package it could have been served from the first.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 
 _patterns: list[str] = []
@@ -26,8 +27,20 @@ def want(*patterns: str) -> None:
     _compiled = None
 
 
+@functools.cache
+def _declare() -> None:
+    """Have every module that wants contents declare it: the facts, and the readers that
+    derive facts of their own (module trees' index files). Imported here, on first use,
+    since they import this module."""
+    import xenlint.facts
+    import xenlint.readers  # importing the package imports every reader
+
+    xenlint.facts.load()
+
+
 def wanted(path: str, size: int = 0) -> bool:
     global _compiled
+    _declare()
     if size > CAPTURE_MAX_BYTES or not _patterns:
         return False
     if _compiled is None:
@@ -36,4 +49,5 @@ def wanted(path: str, size: int = 0) -> bool:
 
 
 def patterns() -> tuple[str, ...]:
+    _declare()
     return tuple(_patterns)

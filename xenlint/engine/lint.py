@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import xenlint.facts  # noqa: F401  (facts register the member contents readers must keep)
 from xenlint.artifact import Artifact
 from xenlint.engine import overrides as ovr
 from xenlint.engine.config import PROFILES, Config, ConfigError, load_config

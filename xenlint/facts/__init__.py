@@ -3,11 +3,13 @@
 A fact is a function of a `Subject`, registered with `@fact("area.thing", subjects=(...))`.
 It returns a plain value (str, int, bool, list, set, mapping) or `None`, which means the
 artifacts do not show it: a rule needing it is *unknown*, never a pass or a fail.
-Modules in this package are imported automatically, so a new fact is one decorated function.
+Modules in this package are imported automatically (`load()`, by whatever first reads the
+registry), so a new fact is one decorated function.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import pkgutil
@@ -62,12 +64,23 @@ def fact(
     return register
 
 
+@functools.cache
+def load() -> None:
+    """Import every module of this package: each registers its facts, and declares the
+    member contents it reads (`capture.want`). Done once, when the registry is first read,
+    so nothing depends on who imported what first."""
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
 def registry() -> dict[str, FactSpec]:
+    load()
     return dict(_REGISTRY)
 
 
 def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:
     """The longest registered fact that prefixes `dotted`, and the rest as index keys."""
+    load()
     parts = dotted.split(".")
     for n in range(len(parts), 0, -1):
         spec = _REGISTRY.get(".".join(parts[:n]))
@@ -136,6 +149,9 @@ class Subject:
     def get(self, name: str) -> object:
         """The value of fact `name` for this subject; None if unknown or not applicable."""
         spec = _REGISTRY.get(name)
+        if spec is None:
+            load()
+            spec = _REGISTRY.get(name)
         if spec is None or self.kind not in spec.subjects:
             return None
         key = (name, self.profile) if spec.per_profile else spec.key
@@ -163,10 +179,3 @@ class Subject:
     def __repr__(self) -> str:
         return f"Subject({self.kind}, {self.input!r}, {self.location!r}, {self.profile!r})"
 
-
-def _load_all() -> None:
-    for mod in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{mod.name}")
-
-
-_load_all()
