@@ -146,3 +146,19 @@ def test_audit_takes_the_context_and_its_cache_follows_the_repository(tmp_path: 
     assert code == 0 and doc["findings"] == []
     code, doc = run("audit", tree, "--select", RULE, "--no-cache")
     assert code == 1  # and without it, the finding again
+
+
+def test_a_context_package_without_a_file_list_is_left_out(tmp_path: Path) -> None:
+    """Without Contents, what qemu-system-xen ships is unknown: taken as shipping nothing,
+    it would turn an unknown into a false finding; it stays absent instead."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    for p in AT_PATH["apt-lists"].iterdir():
+        if "_Contents-" not in p.name:
+            shutil.copy(p, lists)
+    ctx = Context.load([lists], Limits())
+    assert [n.name for n in ctx.nodes] == ["qemu-system-xen"]
+    assert ctx.for_set([a for p in TOOLS for a in read_path(p)]) == []
+    _code, alone = run("check", "--select", RULE, "--show-unknown", *TOOLS)
+    _code, doc = run("check", "--select", RULE, "--show-unknown", "--with-repo", lists, *TOOLS)
+    assert (doc["findings"], doc["unknowns"]) == (alone["findings"], alone["unknowns"])

@@ -85,6 +85,8 @@ class _Node:
 _LIGHT = {"package", "architecture", "multi-arch", "provides", "filename", "pre-depends",
           "depends", "recommends"}
 _NO_ARCH = ("all", "noarch")
+# Artifact.meta.index of a package whose index gives no file list (debrepo, rpmrepo)
+UNLISTED = ("Packages", "primary")
 
 
 def _light(lines_of: list[bytes]) -> dict[str, str]:
@@ -283,11 +285,13 @@ class Context:
         """For each package set, the context packages its relations reach (in context
         order), read in full with their file lists. A context package of the name and
         architecture of one of the set's own packages is left out: the set's package
-        replaces it."""
+        replaces it. So is one whose repository lists no files for it (no Contents, no
+        filelists): it would look like a package that ships nothing, where what it ships
+        is unknown; left out, it is absent, and what depends on it stays unknown."""
         reached = [self._reach(arts) for arts in sets]
         self._read(set().union(*reached) - self._done)
-        return [[art for i in sorted(found) if (art := self.nodes[i].art) is not None]
-                for found in reached]
+        return [[art for i in sorted(found) if (art := self.nodes[i].art) is not None and
+                 art.meta.index not in UNLISTED] for found in reached]
 
     def _reach(self, arts: Sequence[Artifact]) -> set[int]:
         """Nodes the set's Depends-like relations reach, transitively, by name alone:
