@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import need_tools
 
 from xenlint.audit.context import Context
 from xenlint.cli import main
@@ -162,3 +164,33 @@ def test_a_context_package_without_a_file_list_is_left_out(tmp_path: Path) -> No
     _code, alone = run("check", "--select", RULE, "--show-unknown", *TOOLS)
     _code, doc = run("check", "--select", RULE, "--show-unknown", "--with-repo", lists, *TOOLS)
     assert (doc["findings"], doc["unknowns"]) == (alone["findings"], alone["unknowns"])
+
+
+def test_debian_xen_set_with_its_qemu_from_a_suite(corpus: Path, tmp_path: Path) -> None:
+    """Debian's Xen 4.17.7 packages without qemu-system-xen, whose device model a suite
+    made of the corpus's real qemu-system-xen ships (dpkg-scanpackages, apt-ftparchive)."""
+    need_tools("dpkg-scanpackages", "apt-ftparchive")
+    debs = sorted(str(p) for p in (corpus / "deb").glob("*.deb")
+                  if p.name.startswith(("xen", "libxen")))
+    qemu = next((corpus / "deb").glob("qemu-system-xen_*.deb"))
+    pool = tmp_path / "pool" / "main"
+    pool.mkdir(parents=True)
+    shutil.copy(qemu, pool)
+    suite = tmp_path / "dists" / "bookworm" / "main"
+    (suite / "binary-amd64").mkdir(parents=True)
+    (suite / "binary-amd64" / "Packages").write_bytes(subprocess.run(
+        ["dpkg-scanpackages", "pool"], cwd=tmp_path, capture_output=True, check=True).stdout)
+    (suite / "Contents-amd64").write_bytes(subprocess.run(
+        ["apt-ftparchive", "contents", "pool"], cwd=tmp_path, capture_output=True,
+        check=True).stdout)
+    _code, alone = run("check", "--profile", "dom0", "--show-unknown", *debs)
+    code, doc = run("check", "--profile", "dom0", "--show-unknown", "--with-repo",
+                    tmp_path / "dists" / "bookworm", *debs)
+    # alone, libxl's /usr/libexec/xen-qemu-system-i386 is shipped by nothing in the run
+    assert RULE in rules_of(alone) + rules_of(alone, "unknowns")
+    assert RULE not in rules_of(doc) + rules_of(doc, "unknowns")
+    assert code in (0, 1) and doc["errors"] == []
+    # the context's qemu-system-xen is not counted, nor listed
+    assert doc["artifacts"] == alone["artifacts"] and not any(
+        "qemu" in a for a in doc["artifacts"])
+    assert doc["summary"]["artifacts"] == alone["summary"]["artifacts"]
