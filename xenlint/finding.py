@@ -85,6 +85,13 @@ class Unknown:
     profile: str
     artifact: str
     missing: str
+    # one sentence naming what is missing and why it matters ("" when a fact is simply
+    # not shown by the artifacts read)
+    reason: str = ""
+    # relation targets not in the run whose contents would decide the answer
+    absent_packages: tuple[str, ...] = ()
+    # where inside the artifact (a nested subject, a package set's architecture), or None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,8 @@ class ReadError:
 class Report:
     findings: list[Finding] = field(default_factory=list)
     unknowns: list[Unknown] = field(default_factory=list)
+    # how many unknowns the run found but did not list (no --show-unknown)
+    hidden_unknowns: int = 0
     errors: list[ReadError] = field(default_factory=list)
     # every artifact path that was checked, and every rule that ran (for JUnit/SARIF)
     artifacts: list[str] = field(default_factory=list)
@@ -110,4 +119,5 @@ class Report:
                 out[f.severity.value] += 1
         out["suppressed"] = sum(f.suppressed for f in self.findings)
         out["errors"] = len(self.errors)
+        out["unknowns"] = len(self.unknowns) + self.hidden_unknowns
         return out

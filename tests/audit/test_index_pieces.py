@@ -131,8 +131,8 @@ def test_a_suite_with_contents_is_parsed_in_pieces_each_keeping_its_own_files(
     assert [(a.path, a.entries, a.meta) for a in joined[0]] == \
         [(a.path, a.entries, a.meta) for a in whole[0]]
     # a piece keeps the file lists of its own packages only
-    assert debrepo.contents(suite, Limits(), {"pkg-0003", "pkg-0004"}) == \
-        {"pkg-0003": ["/usr/lib/shared", "/usr/bin/with space"]}
+    assert debrepo.contents_by_arch(suite, Limits(), {"pkg-0003", "pkg-0004"}) == \
+        {"amd64": {"pkg-0003": ["/usr/lib/shared", "/usr/bin/with space"]}}
 
 
 def test_an_audit_in_pieces_reports_what_a_serial_one_does(tmp_path: Path) -> None:

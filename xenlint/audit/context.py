@@ -396,6 +396,7 @@ class Context:
             for art in arts:
                 assert art.package is not None
                 debrepo.add_files(art, [f for c in deb.indexes.contents
+                                        if debrepo.lists(c, art)
                                         for f in found.get(c, {}).get(art.package.name, ())])
 
 

@@ -77,6 +77,48 @@ def contents(suite: Path, limits: Limits,
     return read_contents(contents_files(suite), limits, wanted)
 
 
+def contents_arch(path: Path) -> str:
+    """The architecture a Contents file lists (`Contents-arm64.gz` -> arm64, `all`)."""
+    m = CONTENTS_RE.match(path.name)
+    return m.group(1) if m else ""
+
+
+def lists(path: Path, art: Artifact) -> bool:
+    """Whether the Contents file `path` lists the files of `art`: Contents-<arch> those of
+    its architecture (a package name built for two has a file list in each, and
+    /usr/lib/x86_64-linux-gnu/ is amd64's); an `all` package's, any of them."""
+    pkg = art.package
+    return pkg is not None and (pkg.architecture == "all"
+                                or contents_arch(path) in (pkg.architecture, "all"))
+
+
+def contents_by_arch(suite: Path, limits: Limits, wanted: Collection[str] | None = None
+                     ) -> dict[str, dict[str, list[str]]]:
+    """architecture (`<arch>` of Contents-<arch>: amd64, arm64, all) -> package name -> files,
+    from every Contents file of the suite (components too); only for the packages `wanted`,
+    when given."""
+    by_arch: dict[str, list[Path]] = {}
+    for p in contents_files(suite):
+        by_arch.setdefault(contents_arch(p), []).append(p)
+    return {arch: read_contents(files, limits, wanted) for arch, files in by_arch.items()}
+
+
+def files_for(art: Artifact, by_arch: dict[str, dict[str, list[str]]]) -> list[str]:
+    """The Contents file list of an index entry: its own architecture's (or
+    Contents-all's); for an `all` package, Contents-all's, else the first architecture's
+    that lists it."""
+    pkg = art.package
+    if pkg is None:
+        return []
+    keys = ("all", *sorted(by_arch)) if pkg.architecture == "all" else \
+        (pkg.architecture, "all")
+    for key in keys:
+        found = by_arch.get(key, {}).get(pkg.name)
+        if found:
+            return found
+    return []
+
+
 def read_contents(files: Iterable[Path], limits: Limits,
                   wanted: Collection[str] | None = None) -> dict[str, list[str]]:
     """package name -> files, from the Contents files given; only for the packages
@@ -154,12 +196,12 @@ def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int
     mine = [(art.package.name, art) for _n, _f, art in records
             if isinstance(art, Artifact) and art.package is not None]
     try:
-        file_lists = contents(suite, limits, {name for name, _art in mine})
+        file_lists = contents_by_arch(suite, limits, {name for name, _art in mine})
     except ArtifactError as exc:
         errors.append(str(exc))
         file_lists = {}
-    for name, art in mine:
-        add_files(art, file_lists.get(name, ()))
+    for _name, art in mine:
+        add_files(art, files_for(art, file_lists))
     return records, errors
 
 

@@ -31,6 +31,9 @@ class Group:
     items: list[WorkItem] = field(default_factory=list)
     # packages described by the index only (not worth opening), and index read errors
     metadata: list[Artifact] = field(default_factory=list)
+    # the machine architecture of a repository's package set (its all/noarch packages
+    # join every architecture's set); "" for a set of one architecture or a tree
+    arch: str = ""
 
     @property
     def size(self) -> int:

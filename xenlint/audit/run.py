@@ -163,6 +163,7 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
 def merge(into: Report, part: Report) -> None:
     into.findings += part.findings
     into.unknowns += part.unknowns
+    into.hidden_unknowns += part.hidden_unknowns
     into.errors += part.errors
     into.artifacts += [a for a in part.artifacts if a not in into.artifacts]
     known = {r.id for r in into.rules}
@@ -289,7 +290,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
             stats.skipped += sum(views.get(i, 0) is None for i in group.items)
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
                 part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs,
-                                           context=context_of[id(group)])
+                                           context=context_of[id(group)], arch=group.arch)
                 k = verdicts.key(group, shas, options, rules, cache, repo_stamp) if cache else None
                 if cache and k:
                     cache.put_report(k, part)

@@ -26,6 +26,7 @@ from xenlint.audit import debrepo, rpmrepo
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
+from xenlint.facts.pkgset import machine
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import walk_files
 from xenlint.readers.changes import open_upload
@@ -64,6 +65,22 @@ def _split(root: Path, name: str, label: str, arts: list[Artifact],
         else:
             group.items.append(WorkItem(art.path, art.path, art.sha256, required=True))
     return group
+
+
+def by_arch(name: str, label: str, arts: list[Artifact]) -> list[tuple[str, str, list[Artifact]]]:
+    """A repository's entries as one package set per machine architecture (name, arch,
+    entries): that architecture's packages and the all/noarch ones, as a host installs
+    them. Entries that are no package (index errors) go with the first set. One set, with
+    arch "", when the repository holds a single architecture."""
+    machines = sorted({machine(a.package.architecture) for a in arts if a.package} - {""})
+    if len(machines) < 2:
+        return [(name, machines[0] if machines else "", arts)]
+    out = []
+    for k, arch in enumerate(machines):
+        mine = [a for a in arts if (a.package is None and k == 0) or (
+            a.package is not None and machine(a.package.architecture) in ("", arch))]
+        out.append((f"{name}:{arch}", arch, mine))
+    return out
 
 
 def _index_error(name: str, where: Path, message: str, label: str | None = None) -> Group:
@@ -157,9 +174,12 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
                                        label=str(suite)))
             continue
-        group = _split(root, name, str(suite), arts, open_contents)
-        group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
-        groups.append(group)
+        for k, (set_name, arch, mine) in enumerate(by_arch(name, str(suite), arts)):
+            group = _split(root, set_name, str(suite), mine, open_contents)
+            group.arch = arch
+            if k == 0:
+                group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
+            groups.append(group)
     return groups
 
 
@@ -173,7 +193,12 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool,
     except Exception as exc:  # ParseError from a corrupt repomd.xml
         return [_index_error(name, root / "repodata",
                              f"has unreadable metadata ({type(exc).__name__}: {exc})")]
-    return [_split(root, name, name, arts, open_contents)]
+    out = []
+    for set_name, arch, mine in by_arch(name, name, arts):
+        group = _split(root, set_name, name, mine, open_contents)
+        group.arch = arch
+        out.append(group)
+    return out
 
 
 def repo_groups(root: Path, limits: Limits, open_contents: bool,

@@ -50,18 +50,20 @@ class Rules:
 
 
 def lint_group(artifacts: list[Artifact], options: LintOptions, rules: Rules,
-               label: str, parts: int = 1, context: Sequence[Artifact] = ()) -> Report:
+               label: str, parts: int = 1, context: Sequence[Artifact] = (),
+               arch: str = "") -> Report:
     """`lint_artifacts`, but given the group's own input label, as `check DIR` passes the
     directory: the package-set subject is named after it and `xenlint-overrides` is
     looked for beside it. The rulebook is loaded once per audit, not per group. A big
     group is linted in up to `parts` processes (shards.py). `context`: the --with-repo
-    packages the group reaches."""
+    packages the group reaches. `arch` names the machine architecture of a repository's
+    set (its package-set subject says it)."""
     from xenlint.audit.shards import evaluate_in_parts
     from xenlint.engine import lint
 
     return lint.lint_selected(artifacts, options, rules.config, (rules.known, rules.selected),
                               [label], functools.partial(evaluate_in_parts, parts=parts),
-                              context=context)
+                              context=context, set_arch=arch)
 
 
 def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
@@ -71,6 +73,7 @@ def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
     stamps the --with-repo indexes (context.stamp)."""
     h = hashlib.sha256()
     h.update(f"{cache.salt}\0{options!r}\0{rules.config!r}\0{group.label}\0{context}\0"
+             f"{group.arch}\0"
              .encode())
     for path in (options.overrides_file, *overrides.beside([group.label])):
         if path is not None:

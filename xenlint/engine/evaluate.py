@@ -14,6 +14,7 @@ from xenlint.artifact import Artifact, Kind
 from xenlint.engine.remedies import remedy_for
 from xenlint.engine.rulebook import Rule
 from xenlint.facts import Run, Subject, resolve
+from xenlint.facts.pkgset import machine
 from xenlint.finding import Finding, Unknown
 from xenlint.lang.condition import Env, Template
 
@@ -56,21 +57,37 @@ def _nested(top: Artifact, art: Artifact, run: Run, in_kernel: bool) -> Iterator
 
 
 def build_subjects(artifacts: Sequence[Artifact], set_label: str = "",
-                   context: Sequence[Artifact] = ()) -> list[Subject]:
+                   context: Sequence[Artifact] = (), set_arch: str = "") -> list[Subject]:
     """Every subject of one run, in input order; unreadable artifacts have none, and the
-    `context` packages (--with-repo) join the run's package set without being subjects."""
+    `context` packages (--with-repo) join the run's package set without being subjects.
+
+    Packages of several machine architectures form one package set per architecture
+    (Run.by_arch): a package, and a kernel or image inside it, is checked within its own
+    architecture's set; all/noarch packages and other inputs within the whole run. Each
+    set is one package-set subject, located by its architecture (`arch=arm64`); `set_arch`
+    names the architecture of a run that holds one (an audit's set per architecture)."""
     readable = [a for a in artifacts if not a.error]
     run = Run.of(readable, context)
+    per_arch = run.by_arch()
     out: list[Subject] = []
     for top in readable:
+        home = run
+        if top.package is not None and per_arch:
+            home = per_arch.get(machine(top.package.architecture), run)
         if top.kind in _PACKAGE_KINDS and top.package is not None:
-            out.append(Subject("package", top, run))
+            out.append(Subject("package", top, home))
         unit = _is_kernel_unit(top)
         if unit:
-            out.append(Subject("kernel", top, run))
-        out.extend(_nested(top, top, run, unit))
+            out.append(Subject("kernel", top, home))
+        out.extend(_nested(top, top, home, unit))
     label = set_label or _common_label([a.path for a in artifacts])
-    out.append(Subject("packages", None, run, input=label))
+    if per_arch:
+        out += [Subject("packages", None, sub, input=label, location=f"arch={arch}")
+                for arch, sub in per_arch.items()]
+    else:
+        run.arch = set_arch
+        out.append(Subject("packages", None, run, input=label,
+                           location=f"arch={set_arch}" if set_arch else None))
     return out
 
 
@@ -94,6 +111,14 @@ def _missing(env: Env, subject: Subject) -> str:
     return ", ".join(parts) or "?"
 
 
+def _unknown(rule: Rule, env: Env, subject: Subject) -> Unknown:
+    gaps = [subject.gaps[m] for m in env.missing if m in subject.gaps]
+    reason = " ".join(dict.fromkeys(g.reason.rstrip(".") + "." for g in gaps))
+    absent = tuple(dict.fromkeys(n for g in gaps for n in g.absent))
+    return Unknown(rule.id, subject.profile, subject.input, _missing(env, subject), reason,
+                   absent, subject.location)
+
+
 def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
     """One rule on one subject for `subject.profile`: a finding, an unknown, or None (ok)."""
     env = Env(subject, rule.params)
@@ -102,12 +127,12 @@ def check_rule(rule: Rule, subject: Subject) -> Finding | Unknown | None:
         if applies is False:
             return None
         if applies is None:
-            return Unknown(rule.id, subject.profile, subject.input, _missing(env, subject))
+            return _unknown(rule, env, subject)
     verdict = rule.expect.evaluate(env)
     if verdict is True:
         return None
     if verdict is None:
-        return Unknown(rule.id, subject.profile, subject.input, _missing(env, subject))
+        return _unknown(rule, env, subject)
     inner = _render(rule.location, env)
     location = subject.location
     if inner:

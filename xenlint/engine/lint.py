@@ -145,16 +145,20 @@ def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
 
 def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Config,
                   book: tuple[list[Rule], list[Rule]], inputs: Sequence[str],
-                  evaluator: Evaluator = evaluate, context: Sequence[Artifact] = ()) -> Report:
+                  evaluator: Evaluator = evaluate, context: Sequence[Artifact] = (),
+                  set_arch: str = "") -> Report:
     """Check artifacts with rules already loaded (`book` = known, selected): what audits call
     once per package set, so the rulebook is loaded once per run. `context` packages
-    (--with-repo) join the package set; they are neither checked nor reported."""
+    (--with-repo) join the package set; they are neither checked nor reported. `set_arch`
+    names the machine architecture of a set that holds one (an audit's set per
+    architecture)."""
     known, rules = book
     profiles = profiles_for(options, config)
     found_overrides = _overrides(options, config, inputs)
     ran = [r for r in rules if set(r.profiles) & set(profiles)]
     label = inputs[0] if len(inputs) == 1 else ""
-    findings, unknowns = evaluator(ran, build_subjects(artifacts, label, context), profiles)
+    findings, unknowns = evaluator(ran, build_subjects(artifacts, label, context, set_arch),
+                                    profiles)
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
                                  [r.id for r in known])
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),
@@ -164,6 +168,7 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
     if unused:
         report.rules.append(ovr.UNUSED_OVERRIDE)
     report.unknowns = unknowns if options.show_unknown else []
+    report.hidden_unknowns = 0 if options.show_unknown else len(unknowns)
     report.errors = [ReadError(path, msg) for a in artifacts for path, msg in _errors(a)]
     return report
 

@@ -2,7 +2,9 @@
 
 A fact is a function of a `Subject`, registered with `@fact("area.thing", subjects=(...))`.
 It returns a plain value (str, int, bool, list, set, mapping) or `None`, which means the
-artifacts do not show it: a rule needing it is *unknown*, never a pass or a fail.
+artifacts do not show it: a rule needing it is *unknown*, never a pass or a fail. A fact whose
+answer hangs on packages the run does not hold raises `Absent`, which says which ones and why:
+the rule is unknown, and its report names them.
 Modules in this package are imported automatically (`load()`, by whatever first reads the
 registry), so a new fact is one decorated function.
 """
@@ -44,6 +46,24 @@ class FactSpec:
 
 
 _REGISTRY: dict[str, FactSpec] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Why a fact is unknown when packages the run lacks decide it: one sentence naming
+    what is missing and why it matters, and those packages (relation targets not in the run)."""
+
+    reason: str
+    absent: tuple[str, ...]
+
+
+class Absent(Exception):  # noqa: N818  (it names the condition, as KeyError does)
+    """Raised by a fact whose value depends on what packages absent from the run could
+    ship: the fact is unknown, and `Subject.gaps` keeps the reason."""
+
+    def __init__(self, reason: str, absent: tuple[str, ...] | list[str]) -> None:
+        super().__init__(reason)
+        self.gap = Gap(reason, tuple(dict.fromkeys(absent)))
 
 
 def fact(
@@ -92,7 +112,12 @@ def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:
 @dataclass(slots=True)
 class Run:
     """Everything given in one run: all top-level artifacts and the package artifacts,
-    and the context packages (--with-repo) that relations may reach but no rule judges."""
+    and the context packages (--with-repo) that relations may reach but no rule judges.
+
+    A run holding packages of several machine architectures is checked as one package set
+    per architecture (`by_arch`): a host installs packages of one architecture (and
+    all/noarch ones), so who ships a path, the kernels present and each closure are
+    answered among those."""
 
     artifacts: list[Artifact]
     packages: list[Artifact] = field(default_factory=list)
@@ -101,11 +126,42 @@ class Run:
     context: list[Artifact] = field(default_factory=list)
     # the run's packages indexed by name and path (facts/pkgset.py), made on first use
     package_set: PackageSet | None = field(default=None, repr=False, compare=False)
+    # the machine architecture of this package set (Debian's spelling); "" for one that
+    # holds a single architecture or none
+    arch: str = ""
 
     @classmethod
     def of(cls, artifacts: list[Artifact], context: Sequence[Artifact] = ()) -> Run:
         pkgs = [a for a in artifacts if a.kind in (Kind.DEB, Kind.RPM) and a.package]
         return cls(list(artifacts), pkgs, [a for a in context if a.package is not None])
+
+    def by_arch(self) -> dict[str, Run]:
+        """One run per machine architecture of the packages, when there are several:
+        that architecture's packages, the all/noarch ones, the packages of other
+        architectures that Debian's Multi-Arch lets satisfy its relations (foreign,
+        allowed: context there, each is checked in its own architecture's run), the
+        context packages chosen alike, and every artifact that is not a package. Empty
+        for a run of one architecture."""
+        from xenlint.facts.pkgset import machine, multi_arch
+
+        machines = {machine(a.package.architecture) for a in self.packages if a.package}
+        machines.discard("")
+        if len(machines) < 2:
+            return {}
+
+        def fits(art: Artifact, arch: str) -> bool:
+            return art.package is not None and (
+                machine(art.package.architecture) in ("", arch)
+                or multi_arch(art) in ("foreign", "allowed"))
+
+        out = {}
+        for arch in sorted(machines):
+            pkgs = [a for a in self.packages if fits(a, arch)]
+            chosen = {id(a) for a in pkgs}
+            arts = [a for a in self.artifacts
+                    if id(a) in chosen or not (a.kind in (Kind.DEB, Kind.RPM) and a.package)]
+            out[arch] = Run(arts, pkgs, [a for a in self.context if fits(a, arch)], arch=arch)
+        return out
 
 
 class Subject:
@@ -115,7 +171,8 @@ class Subject:
     are computed again for each profile.
     """
 
-    __slots__ = ("_cache", "artifact", "failures", "input", "kind", "location", "profile", "run")
+    __slots__ = ("_cache", "artifact", "failures", "gaps", "input", "kind", "location",
+                 "profile", "run")
 
     def __init__(
         self,
@@ -139,11 +196,14 @@ class Subject:
         self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
         # fact name -> one-line reason, for facts that failed on this subject's bytes
         self.failures: dict[str, str] = {}
+        # fact name -> what absent packages left it unknown (see Absent)
+        self.gaps: dict[str, Gap] = {}
 
     def with_profile(self, profile: str) -> Subject:
         twin = Subject(self.kind, self.artifact, self.run, profile, input=self.input,
                        location=self.location, cache=self._cache)
         twin.failures = self.failures
+        twin.gaps = self.gaps
         return twin
 
     def get(self, name: str) -> object:
@@ -157,8 +217,12 @@ class Subject:
         key = (name, self.profile) if spec.per_profile else spec.key
         if key in self._cache:  # asked by every rule that names it, on every subject
             return self._cache[key]
+        gaps_before = len(self.gaps)
         try:
             value = spec.fn(self)
+        except Absent as exc:
+            value = None
+            self.gaps[name] = exc.gap
         except ArtifactError as exc:
             # reading a member failed (corrupt, over a limit): the fact is not shown
             value = None
@@ -169,6 +233,9 @@ class Subject:
                 raise
             value = None
             self.failures[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if value is None and name not in self.gaps and len(self.gaps) > gaps_before:
+            # unknown because a fact it asked for was: the same packages are missing
+            self.gaps[name] = list(self.gaps.values())[-1]
         self._cache[key] = value
         return value
 

@@ -90,6 +90,11 @@ def package_closure(subject: Subject) -> set[str] | None:
     return {a.package.name for a in _set(subject).closure(art) if a.package}
 
 
+_REACH_EVIDENCE = {"hypervisor": ("hypervisor", "a Xen hypervisor image under /boot"),
+                   "toolstack": ("xl", "the xl toolstack binary"),
+                   "docs": ("docs", "the Xen documentation")}
+
+
 def _reach(subject: Subject, test: str) -> str | None:
     art = _art(subject)
     if art is None:
@@ -105,6 +110,7 @@ def _reach(subject: Subject, test: str) -> str | None:
             return dep.package.name
         if test == "docs" and any(is_xen_doc(p) for p in ps.files(dep, within)):
             return dep.package.name
+    within.require(art, *_REACH_EVIDENCE[test])
     return ""
 
 
@@ -134,8 +140,12 @@ def package_core_man_pages_missing(subject: Subject) -> str | None:
     art = _art(subject)
     if art is None:
         return None
-    pages = man_pages(_set(subject).closure(art, ps.HARD))
-    return ", ".join(p for p in CORE_MAN_PAGES if p not in pages)
+    within = _set(subject)
+    pages = man_pages(within.closure(art, ps.HARD))
+    missing = ", ".join(p for p in CORE_MAN_PAGES if p not in pages)
+    if missing:
+        within.require(art, "man-pages", f"the man pages {missing}", ps.HARD)
+    return missing
 
 
 def xen_commands(art: Artifact, within: ps.PackageSet | None = None) -> list[str]:
@@ -153,7 +163,10 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     within = _set(subject)
     pages = within.remember("man_pages", lambda: man_pages(subject.run.packages))
     names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art, within)})
-    return ", ".join(n for n in names if not has_man_page(pages, n))
+    missing = ", ".join(n for n in names if not has_man_page(pages, n))
+    if missing:
+        within.require(art, "man-pages", f"man pages of its commands ({missing})")
+    return missing
 
 
 @fact("package.ships_xenstore_cli", _P)
@@ -213,8 +226,13 @@ def package_sets_xen_default_boot(subject: Subject) -> bool | None:
     art = _art(subject)
     if art is None:
         return None
-    arts = _set(subject).closure(art)
-    return _grub_default_files(arts) or any(sc.sets_default_entry(a) for a in arts)
+    within = _set(subject)
+    arts = within.closure(art)
+    found = _grub_default_files(arts) or any(sc.sets_default_entry(a) for a in arts)
+    if not found:
+        within.require(art, "bootloader", "a GRUB defaults file or a script making Xen the "
+                       "default boot entry")
+    return found
 
 
 @fact("package.bootloader_refreshed", _P)
@@ -224,7 +242,12 @@ def package_bootloader_refreshed(subject: Subject) -> bool | None:
     art = _art(subject)
     if art is None:
         return None
-    return any(sc.refreshes_bootloader(a) for a in _set(subject).closure(art))
+    within = _set(subject)
+    found = any(sc.refreshes_bootloader(a) for a in within.closure(art))
+    if not found:
+        within.require(art, "bootloader", "a post-install script that refreshes the boot "
+                       "menu (update-grub, grub2-mkconfig)")
+    return found
 
 
 _MODPROBE_DIRS = ("/etc/modprobe.d/", "/lib/modprobe.d/", "/usr/lib/modprobe.d/")

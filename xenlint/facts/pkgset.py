@@ -3,20 +3,30 @@
 Relations are parsed in the package's own syntax: Debian with python-debian
 (`foo (>= 1) | bar`, arch qualifiers), RPM as `name [op evr]` (sonames and rich names kept
 whole). A relation is satisfied within the run only: a package of the run that is, or
-Provides, the named thing in a version that meets the constraint.
+Provides, the named thing in a version that meets the constraint, for the architecture of
+the package asking (its own or all/noarch; Debian's Multi-Arch and `:any`/`:native`, RPM's
+`(x86-64)` ISA qualifiers honoured).
+
+A relation item no package of the run satisfies names *absent* packages. The run does not
+say what they ship: a fact that absent packages could change names them (`require`), and
+xenlint/data/package-sets.toml says which absent packages could change which answer.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import TypeVar, cast
 
 from debian.deb822 import PkgRelation
 
 from xenlint.artifact import Artifact, Entry, EntryType
-from xenlint.facts import Run
+from xenlint.facts import Absent, Run
 from xenlint.lang.versions import debian_compare, rpm_compare
 from xenlint.limits import MAX_SYMLINK_HOPS, resolve_link
 
@@ -30,13 +40,55 @@ T = TypeVar("T")
 _OPS = {"<<": "<", ">>": ">", "<=": "<=", ">=": ">=", "=": "=", "<": "<=", ">": ">="}
 
 
+@cache
+def _policy() -> dict[str, object]:
+    # beside the package, like the checklist: read once per process
+    path = Path(__file__).parent.parent / "data" / "package-sets.toml"
+    return tomllib.loads(path.read_text("utf-8"))
+
+
+@cache
+def _machines() -> dict[str, str]:
+    table = cast(dict[str, list[str]], _policy()["architectures"])
+    return {spelling: name for name, spellings in table.items() for spelling in spellings}
+
+
+def machine(arch: str) -> str:
+    """The machine an architecture name means, in Debian's spelling ("x86_64" -> "amd64");
+    "" for all/noarch (and for a package that names none): it installs on every machine."""
+    if not arch or arch in cast(list[str], _policy()["neutral"]):
+        return ""
+    return _machines().get(arch, arch)
+
+
+_RPM_ISA = re.compile(r"\(([a-z0-9]+-(?:32|64))\)$")
+
+
+def could_carry(name: str, evidence: str) -> bool:
+    """Whether an absent relation target called `name` could ship the files of `evidence`
+    (a kind under [carriers] in xenlint/data/package-sets.toml)."""
+    patterns = cast(dict[str, list[str]], _policy()["carriers"])[evidence]
+    base = name.split("(", 1)[0]  # an RPM capability: libxenlight.so.4.17()(64bit)
+    taken = False
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            if fnmatch.fnmatchcase(base, pattern[1:]):
+                return False
+        elif fnmatch.fnmatchcase(base, pattern):
+            taken = True
+    return taken
+
+
 @dataclass(frozen=True, slots=True)
 class Alt:
-    """One alternative of a relation: a name and an optional (op, version) constraint."""
+    """One alternative of a relation: a name, an optional (op, version) constraint, and
+    the architecture qualifier (Debian's `any`, `native` or an architecture; the machine
+    of an RPM ISA qualifier), if any."""
 
     name: str
     op: str | None = None
     version: str | None = None
+    qualifier: str | None = None
 
 
 def parse_relation(text: str, flavor: str) -> list[Alt]:
@@ -49,14 +101,43 @@ def parse_relation(text: str, flavor: str) -> list[Alt]:
         m = _RPM_REL.match(text)
         if not m:
             return [Alt(text.strip())]
-        return [Alt(m.group(1), m.group(2), m.group(3))]
+        isa = _RPM_ISA.search(m.group(1))
+        return [Alt(m.group(1), m.group(2), m.group(3),
+                    machine(isa.group(1)) if isa else None)]
     alts: list[Alt] = []
     for group in PkgRelation.parse_relations(text):
         for rel in group:
             ver = rel.get("version")
             alts.append(Alt(rel["name"], _OPS.get(ver[0], ver[0]) if ver else None,
-                            ver[1] if ver else None))
+                            ver[1] if ver else None, rel.get("archqual")))
     return alts
+
+
+def multi_arch(art: Artifact) -> str:
+    """A Debian package's Multi-Arch field (same, foreign, allowed), lower-case; "" if none."""
+    pkg = art.package
+    if pkg is None:
+        return ""
+    for key, value in pkg.fields.items():
+        if key.lower() == "multi-arch":
+            return value.strip().lower()
+    return ""
+
+
+def arch_fits(dep: Artifact, want: str, qualifier: str | None, flavor: str) -> bool:
+    """Whether `dep` may satisfy a relation item of a package of machine `want` ("" for an
+    all/noarch package: any machine will do), written with `qualifier`."""
+    assert dep.package is not None
+    have = machine(dep.package.architecture)
+    if not have or not want:
+        return True
+    if flavor == "rpm":  # an ISA qualifier names the machine; otherwise the asker's
+        return have == (qualifier or want)
+    if qualifier is None or qualifier == "native":
+        return have == want or (qualifier is None and multi_arch(dep) == "foreign")
+    if qualifier == "any":
+        return have == want or multi_arch(dep) in ("foreign", "allowed")
+    return have == machine(qualifier)
 
 
 def _cmp(flavor: str, a: str, b: str) -> int:
@@ -96,8 +177,10 @@ class PackageSet:
     _shipper: dict[str, list[Artifact]] | None = field(default=None, init=False, repr=False)
     # per-run results that every package's facts would otherwise recompute
     memo: dict[str, object] = field(default_factory=dict)
-    # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times
-    closures: dict[tuple[int, tuple[str, ...]], list[Artifact]] = field(default_factory=dict)
+    # closure() by (start package, relation fields): a toolstack's facts ask it a dozen times,
+    # with the names of the relation targets it met that the set does not hold
+    closures: dict[tuple[int, tuple[str, ...]], tuple[list[Artifact], tuple[str, ...]]] = \
+        field(default_factory=dict)
     # listing() by id of a package; `packages` keeps them alive, so an id is never reused
     listings: dict[int, Listing] = field(default_factory=dict)
     # ids of `packages`
@@ -145,11 +228,13 @@ class PackageSet:
             found = self.listings[id(art)] = Listing.of(art)
         return found
 
-    def satisfiers(self, relation: str, flavor: str) -> list[Artifact]:
-        """Packages of the set that satisfy one relation item (any of its alternatives).
+    def satisfiers(self, relation: str, flavor: str, arch: str = "") -> list[Artifact]:
+        """Packages of the set that satisfy one relation item (any of its alternatives)
+        asked by a package of architecture `arch` ("" or all/noarch: any will do).
 
         Only packages of the same flavor count: a .deb never satisfies an RPM Requires."""
         out: list[Artifact] = []
+        want = machine(arch)
         for alt in parse_relation(relation, flavor):
             if alt.name.startswith("/"):  # RPM file dependency
                 cands: list[tuple[Artifact, str | None]] = [
@@ -159,20 +244,47 @@ class PackageSet:
             for art, have in cands:
                 if art.package is None or art.package.flavor != flavor or art in out:
                     continue
+                if not arch_fits(art, want, alt.qualifier, flavor):
+                    continue
                 if alt.name.startswith("/") or version_ok(flavor, have, alt.op, alt.version):
                     out.append(art)
         return out
 
     def closure(self, start: Artifact, fields: Iterable[str] = DEFAULT) -> list[Artifact]:
         """`start` and every package of the set its relations reach, transitively."""
-        fields = tuple(fields)
+        return list(self._closed(start, tuple(fields))[0])
+
+    def absent(self, start: Artifact, fields: Iterable[str] = DEFAULT) -> tuple[str, ...]:
+        """Names of the relation targets met on the way of `closure` that no package of
+        the set satisfies (every alternative of such an item), in the order met."""
+        return self._closed(start, tuple(fields))[1]
+
+    def absent_carriers(self, start: Artifact, evidence: str,
+                        fields: Iterable[str] = DEFAULT) -> list[str]:
+        """The absent relation targets of `start`'s closure that could ship `evidence`."""
+        return [n for n in self.absent(start, fields) if could_carry(n, evidence)]
+
+    def require(self, start: Artifact, evidence: str, reason: str,
+                fields: Iterable[str] = DEFAULT) -> None:
+        """Raise Absent when relation targets absent from the run could ship `evidence`:
+        the answer then depends on them. `reason` is completed with their names."""
+        found = self.absent_carriers(start, evidence, fields)
+        if found:
+            names = ", ".join(found)
+            verb = "is" if len(found) == 1 else "are"
+            raise Absent(f"{names} {verb} not in the run and could ship {reason}", found)
+
+    def _closed(self, start: Artifact, fields: tuple[str, ...]
+                ) -> tuple[list[Artifact], tuple[str, ...]]:
         key = (id(start), fields)
         if key not in self.closures:
             self.closures[key] = self._reach(start, fields)
-        return list(self.closures[key])
+        return self.closures[key]
 
-    def _reach(self, start: Artifact, fields: tuple[str, ...]) -> list[Artifact]:
+    def _reach(self, start: Artifact, fields: tuple[str, ...]
+               ) -> tuple[list[Artifact], tuple[str, ...]]:
         seen: list[Artifact] = [start]
+        missing: dict[str, None] = {}
         todo = [start]
         while todo:
             art = todo.pop()
@@ -181,11 +293,15 @@ class PackageSet:
                 continue
             for fname in fields:
                 for rel in getattr(pkg, fname):
-                    for dep in self.satisfiers(rel, pkg.flavor):
+                    deps = self.satisfiers(rel, pkg.flavor, pkg.architecture)
+                    if not deps:
+                        for alt in parse_relation(rel, pkg.flavor):
+                            missing.setdefault(alt.name)
+                    for dep in deps:
                         if dep not in seen:
                             seen.append(dep)
                             todo.append(dep)
-        return seen
+        return seen, tuple(missing)
 
 
 def files_of(arts: Iterable[Artifact]) -> Iterator[tuple[Artifact, str]]:

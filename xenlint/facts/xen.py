@@ -3,7 +3,10 @@ hotplug scripts and the start-up of xenstored/xenconsoled.
 
 These are facts of a toolstack package (one that ships the `xl` binary), computed over the
 package and its default-install closure within the run (Depends, Pre-Depends, Recommends;
-RPM Requires and Recommends), because that is what lands on a host with it.
+RPM Requires and Recommends), because that is what lands on a host with it. When that
+closure names packages the run lacks that could ship what a fact looks for (policy in
+xenlint/data/package-sets.toml), the fact is unknown and names them: the upstream
+defaults below stand in only for a libxenlight that no package of the closure can ship.
 """
 
 from __future__ import annotations
@@ -70,6 +73,13 @@ def closure(subject: Subject) -> list[Artifact]:
     return ps.PackageSet.of(subject.run).closure(subject.artifact)
 
 
+def require(subject: Subject, evidence: str, reason: str) -> None:
+    """Raise Absent when packages the toolstack's closure names but the run lacks could
+    ship `evidence` (see pkgset.PackageSet.require)."""
+    assert subject.artifact is not None
+    ps.PackageSet.of(subject.run).require(subject.artifact, evidence, reason)
+
+
 def _toolstack(subject: Subject) -> bool:
     art = subject.artifact
     return art is not None and art.package is not None and \
@@ -101,14 +111,20 @@ def xen_device_model_path(subject: Subject) -> str | None:
                 return s
         if "qemu-system-i386" in strings:
             return "qemu-system-i386"  # --with-system-qemu=yes: looked up in $PATH
+    else:
+        require(subject, "libxl", "libxenlight, whose compiled-in QEMU_XEN_PATH says where "
+                "libxl starts the device model")
     return DEFAULT_QEMU
 
 
 fact("xen.device_model_path", _P)(xen_device_model_path)
 
 
-def _bindir(subject: Subject) -> str:
+def _bindir(subject: Subject, what: str) -> str:
     strings = _strings(subject) or ()
+    if not strings:
+        require(subject, "libxl", "libxenlight, whose compiled-in private bin directory "
+                f"says where libxl runs {what}")
     for s in strings:
         if s.endswith("/libxl-save-helper"):
             return s.rsplit("/", 1)[0]
@@ -135,14 +151,17 @@ def xen_device_model_shipped(subject: Subject) -> bool | None:
     path = xen_device_model_path(subject)
     if path is None:
         return None
-    return shipped_in(closure(subject), path)
+    found = shipped_in(closure(subject), path)
+    if found is False:
+        require(subject, "device-model", f"the device model libxl starts at {path}")
+    return found
 
 
 def xen_save_helper_path(subject: Subject) -> str | None:
     """Where libxl runs libxl-save-helper (its private bin dir, from libxenlight's strings)."""
     if not _toolstack(subject):
         return None
-    return f"{_bindir(subject)}/libxl-save-helper"
+    return f"{_bindir(subject, 'libxl-save-helper')}/libxl-save-helper"
 
 
 fact("xen.save_helper_path", _P)(xen_save_helper_path)
@@ -153,7 +172,13 @@ def xen_save_helper_shipped(subject: Subject) -> bool | None:
     """Whether libxl-save-helper (needed for save, restore and migration) is shipped where
     libxl runs it, by the toolstack or its closure."""
     path = xen_save_helper_path(subject)
-    return None if path is None else shipped_in(closure(subject), path)
+    if path is None:
+        return None
+    found = shipped_in(closure(subject), path)
+    if found is False:
+        require(subject, "toolstack", f"{path}, which libxl runs to save, restore and "
+                "migrate domains")
+    return found
 
 
 def _minor(text: str) -> tuple[int, int] | None:
@@ -198,7 +223,7 @@ def xen_qemu_dm_path(subject: Subject) -> str | None:
     """Where libxl runs qemu-xen-traditional (`<private bindir>/qemu-dm`)."""
     if not _toolstack(subject):
         return None
-    return f"{_bindir(subject)}/qemu-dm"
+    return f"{_bindir(subject, 'qemu-dm')}/qemu-dm"
 
 
 fact("xen.qemu_dm_path", _P)(xen_qemu_dm_path)
@@ -220,7 +245,13 @@ def xen_qemu_traditional_built(subject: Subject) -> bool | None:
 def xen_qemu_dm_shipped(subject: Subject) -> bool | None:
     """Whether qemu-dm is shipped where libxl runs it."""
     path = xen_qemu_dm_path(subject)
-    return None if path is None else shipped_in(closure(subject), path)
+    if path is None:
+        return None
+    found = shipped_in(closure(subject), path)
+    if found is False:
+        require(subject, "device-model", f"{path}, which libxl starts for "
+                "qemu-xen-traditional domains")
+    return found
 
 
 def _xl_conf(subject: Subject) -> dict[str, str] | None:
@@ -234,6 +265,8 @@ def _xl_conf(subject: Subject) -> dict[str, str] | None:
                 if m and not line.lstrip().startswith("#"):
                     out[m.group(1)] = m.group(2).strip("\"'")
             return out
+    require(subject, "toolstack", f"{XL_CONF}, whose settings xl reads instead of its "
+            "defaults")
     return {}
 
 
@@ -262,8 +295,11 @@ def xen_backend_rules_shipped(subject: Subject) -> bool | None:
     (xen-backend.rules), which ran hotplug scripts before Xen 4.6."""
     if not _toolstack(subject):
         return None
-    return any(p.startswith(_UDEV_DIRS) and "xen" in p.rsplit("/", 1)[-1]
-               for _a, p in ps.files_of(closure(subject)))
+    found = any(p.startswith(_UDEV_DIRS) and "xen" in p.rsplit("/", 1)[-1]
+                for _a, p in ps.files_of(closure(subject)))
+    if not found:
+        require(subject, "toolstack", "udev rules for the xen-backend subsystem")
+    return found
 
 
 @fact("xen.hotplug_scripts_missing", _P)
@@ -281,6 +317,9 @@ def xen_hotplug_scripts_missing(subject: Subject) -> str | None:
             missing.append(f"{path} (not shipped)")
         elif not any(e.executable or e.type is EntryType.SYMLINK for e in entries):
             missing.append(f"{path} (not executable)")
+    if any(m.endswith("(not shipped)") for m in missing):
+        require(subject, "toolstack", "the hotplug scripts xl runs for every vif and phy: "
+                "disk (/etc/xen/scripts/vif-bridge, block)")
     return ", ".join(missing)
 
 
@@ -289,7 +328,10 @@ def xen_ships_xenpm(subject: Subject) -> bool | None:
     """Whether the toolstack's closure ships xenpm (the power-management tool, x86)."""
     if not _toolstack(subject):
         return None
-    return any(p.rsplit("/", 1)[-1] == "xenpm" for _a, p in ps.files_of(closure(subject)))
+    found = any(p.rsplit("/", 1)[-1] == "xenpm" for _a, p in ps.files_of(closure(subject)))
+    if not found:
+        require(subject, "toolstack", "xenpm")
+    return found
 
 
 _DAEMON_SCRIPTS = ("xencommons", "xen", "xenstored")
@@ -360,5 +402,7 @@ def xen_xencommons_problem(subject: Subject) -> str | None:
     ok, unit_notes = _systemd_status(subject, arts)
     if ok:
         return ""
+    require(subject, "toolstack", "the init script or systemd units that start xenstored "
+            "and xenconsoled at boot, or the script that enables them")
     notes = sysv_notes + unit_notes
     return "; ".join(notes) or "no xencommons init script and no xenstored/xenconsoled units"

@@ -158,7 +158,8 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
              f"profiles: {_e(', '.join(report.profiles) or 'all')}; "
              f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info, "
              f"{counts['suppressed']} suppressed; {counts['errors']} unreadable inputs; "
-             f"{len(report.unknowns)} unknown.</p>"]
+             f"{counts['unknowns']} unknown"
+             f"{' (--show-unknown lists them)' if report.hidden_unknowns else ''}.</p>"]
     parts += _summary(report, keys, live)
     parts += _matrix(report, keys, live)
     parts += _findings(report)

@@ -39,8 +39,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    # "unknowns" counts them all, listed or not (--show-unknown lists them)
     summary: dict[str, int] = report.counts()
-    summary["unknowns"] = len(report.unknowns)
     summary["artifacts"] = len(report_artifacts(report))
     return {
         "schema_version": SCHEMA_VERSION,
@@ -50,7 +50,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in report.findings],
         "unknowns": [{"rule": u.rule, "profile": u.profile,
                       "artifact": artifact_file(u.artifact),
-                      "location": inner_location(u.artifact, None), "missing": u.missing}
+                      "location": inner_location(u.artifact, u.location),
+                      "missing": u.missing, "reason": u.reason,
+                      "absent_packages": list(u.absent_packages)}
                      for u in report.unknowns],
         "errors": [{"artifact": e.artifact, "message": e.message} for e in report.errors],
         "rules": [{"id": r.id, "severity": r.severity.value, "profiles": list(r.profiles),

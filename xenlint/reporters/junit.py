@@ -83,7 +83,8 @@ def _outcome(case: ET.Element, findings: list[Finding], unknowns: list[Unknown])
         return "skipped"
     if unknowns:
         ET.SubElement(case, "skipped", message=_clean("unknown: " + "; ".join(
-            f"needs {u.missing} ({u.profile})" for u in unknowns)))
+            f"needs {u.missing}{': ' + u.reason if u.reason else ''} ({u.profile})"
+            for u in unknowns)))
         return "skipped"
     return "passed"
 

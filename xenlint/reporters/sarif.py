@@ -153,11 +153,12 @@ def _notifications(report: Report, index: dict[str, int], base: Path) -> list[di
                 "artifactLocation": artifact_location(e.artifact, base)}}],
         })
     for u in report.unknowns:
-        inner = inner_location(u.artifact, None)
+        inner = inner_location(u.artifact, u.location)
         note: dict[str, Any] = {
             "level": "note",
             "descriptor": {"id": "unknown"},
             "message": {"text": f"{u.rule}: unknown ({u.profile}): needs {u.missing}"
+                                f"{': ' + u.reason if u.reason else ''}"
                         + (f" [{inner}]" if inner else "")},
             "locations": [{"physicalLocation": {
                 "artifactLocation": artifact_location(u.artifact, base)}}],

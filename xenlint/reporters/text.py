@@ -16,7 +16,12 @@ from typing import TextIO
 import click
 
 from xenlint.finding import Finding, Report
-from xenlint.reporters.locations import artifact_file, finding_inner, report_artifacts
+from xenlint.reporters.locations import (
+    artifact_file,
+    finding_inner,
+    inner_location,
+    report_artifacts,
+)
 from xenlint.reporters.strings import printable
 
 # letter -> (foreground, bold)
@@ -55,11 +60,17 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
+def unknown_count(report: Report) -> str:
+    """`12 unknown`, and how to list them when the run did not: `12 unknown (--show-unknown)`."""
+    hidden = " (--show-unknown)" if report.hidden_unknowns else ""
+    return f"{report.counts()['unknowns']} unknown{hidden}"
+
+
 def summary_line(report: Report) -> str:
     c = report.counts()
     return (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, "
             f"{c['info']} info; {c['suppressed']} suppressed, "
-            f"{_plural(len(report.unknowns), 'unknown')}, "
+            f"{unknown_count(report)}, "
             f"{_plural(c['errors'], 'unreadable input')}; "
             f"{_plural(len(report_artifacts(report)), 'artifact')}")
 
@@ -75,9 +86,14 @@ def lines(report: Report, color: bool = False, read_errors: bool = True) -> list
     out = [finding_line(f, color) for f in report.findings]
     p = printable
     for u in report.unknowns:
-        out.append(f"{_paint('U:', 'U', color)} {p(artifact_file(u.artifact))}: "
-                   f"{_paint(p(u.rule), 'U', color)} unknown: needs {p(u.missing)} "
-                   f"({p(u.profile)})")
+        line = (f"{_paint('U:', 'U', color)} {p(artifact_file(u.artifact))}: "
+                f"{_paint(p(u.rule), 'U', color)} unknown: needs {p(u.missing)}")
+        if u.reason:
+            line += f": {p(u.reason)}"
+        inner = inner_location(u.artifact, u.location)
+        if inner:
+            line += f" [{p(inner)}]"
+        out.append(line + f" ({p(u.profile)})")
     if read_errors:
         out += error_lines(report, color)
     summary = summary_line(report)
