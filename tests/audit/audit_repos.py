@@ -38,27 +38,32 @@ def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd
 
 
 def deb_repo(root: Path, suites: Mapping[str, Iterable[Path]], *,
-             contents: bool = False) -> Path:
+             contents: bool = False, arches: tuple[str, ...] = ()) -> Path:
     """dists/<suite>/main/binary-amd64/Packages.xz over pool/<suite>/, by dpkg-scanpackages;
-    with `contents`, a Contents-amd64.gz made by apt-ftparchive."""
+    with `contents`, a Contents-amd64.gz made by apt-ftparchive. With `arches`, one index
+    (and Contents) per architecture, each listing that architecture's and the `all`
+    packages, as Debian's archive does."""
     need("dpkg-scanpackages", "xz")
     for suite, debs in suites.items():
         pool = root / "pool" / suite
         pool.mkdir(parents=True, exist_ok=True)
         for deb in debs:
             shutil.copy(deb, pool / deb.name)
-        index_dir = root / "dists" / suite / "main" / "binary-amd64"
-        index_dir.mkdir(parents=True, exist_ok=True)
-        packages = subprocess.run(["dpkg-scanpackages", "--multiversion", f"pool/{suite}"],
-                                  cwd=root, check=True, capture_output=True).stdout
-        (index_dir / "Packages").write_bytes(packages)
-        subprocess.run(["xz", "-f", str(index_dir / "Packages")], check=True)
-        if contents:
-            need("apt-ftparchive")
-            text = subprocess.run(["apt-ftparchive", "contents", f"pool/{suite}"], cwd=root,
-                                  check=True, capture_output=True).stdout
-            (root / "dists" / suite / "main" / "Contents-amd64.gz").write_bytes(
-                gzip.compress(text, mtime=0))
+        for arch in arches or ("amd64",):
+            only = ["-a", arch] if arches else []
+            index_dir = root / "dists" / suite / "main" / f"binary-{arch}"
+            index_dir.mkdir(parents=True, exist_ok=True)
+            packages = subprocess.run(["dpkg-scanpackages", "--multiversion", *only,
+                                       f"pool/{suite}"],
+                                      cwd=root, check=True, capture_output=True).stdout
+            (index_dir / "Packages").write_bytes(packages)
+            subprocess.run(["xz", "-f", str(index_dir / "Packages")], check=True)
+            if contents:
+                need("apt-ftparchive")
+                text = subprocess.run(["apt-ftparchive", *only, "contents", f"pool/{suite}"],
+                                      cwd=root, check=True, capture_output=True).stdout
+                (root / "dists" / suite / "main" / f"Contents-{arch}.gz").write_bytes(
+                    gzip.compress(text, mtime=0))
     return root
 
 

@@ -81,7 +81,8 @@ def test_suppressed_unknowns_errors_and_summary() -> None:
     assert all(f["suppression_reason"] is None for f in data["findings"] if not f["suppressed"])
     assert data["unknowns"] == [{"rule": "initramfs-missing-xen-blkfront", "profile": "domu",
                                  "artifact": XEN_DEB, "location": None,
-                                 "missing": "initramfs.modules"}]
+                                 "missing": "initramfs.modules", "reason": "",
+                                 "absent_packages": []}]
     assert data["errors"] == [{"artifact": BROKEN,
                                "message": "truncated ar archive: member data.tar.xz ends early"}]
     assert data["summary"] == {"error": 1, "warning": 2, "info": 0, "suppressed": 1,

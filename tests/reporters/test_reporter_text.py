@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from reporter_samples import BROKEN, INITRD, KERNEL_DEB, XEN_DEB, sample_report
 
-from xenlint.finding import Report, Severity
+from xenlint.finding import Report, Severity, Unknown
 from xenlint.reporters import render
 
 LINE = re.compile(r"^(?P<letter>[EWIOUX]): (?P<artifact>[^:]+): (?P<rest>.*)$")
@@ -67,12 +67,28 @@ def test_summary_counts_follow_the_report() -> None:
     report.errors.clear()
     report.unknowns.clear()
     assert text(report)[-1] == \
-        "0 errors, 2 warnings, 0 info; 1 suppressed, 0 unknowns, 0 unreadable inputs; 4 artifacts"
+        "0 errors, 2 warnings, 0 info; 1 suppressed, 0 unknown, 0 unreadable inputs; 4 artifacts"
+
+
+def test_hidden_unknowns_are_counted_and_how_to_list_them_is_said() -> None:
+    report = sample_report()
+    report.hidden_unknowns, report.unknowns = 12, []
+    assert "; 1 suppressed, 12 unknown (--show-unknown), 1 unreadable input;" in text(report)[-1]
+    assert not [line for line in text(report) if line.startswith("U:")]
+
+
+def test_an_unknown_says_why_and_where() -> None:
+    report = sample_report()
+    report.unknowns = [Unknown("libxl-save-helper-not-shipped", "dom0", XEN_DEB,
+                               "xen.save_helper_shipped", "libxenmisc4.17 is not in the run "
+                               "and could ship libxenlight.", ("libxenmisc4.17",))]
+    assert f"U: {XEN_DEB}: libxl-save-helper-not-shipped unknown: needs xen.save_helper_shipped: " \
+           "libxenmisc4.17 is not in the run and could ship libxenlight. (dom0)" in text(report)
 
 
 def test_empty_report_is_only_the_summary() -> None:
     assert text(Report()) == [
-        "0 errors, 0 warnings, 0 info; 0 suppressed, 0 unknowns, 0 unreadable inputs; 0 artifacts"
+        "0 errors, 0 warnings, 0 info; 0 suppressed, 0 unknown, 0 unreadable inputs; 0 artifacts"
     ]
 
 

@@ -27,7 +27,7 @@ def names(arts: list[Artifact]) -> set[str]:
 
 @pytest.mark.parametrize(("text", "flavor", "expected"), [
     ("foo (>= 1.2) | bar", "deb", [ps.Alt("foo", ">=", "1.2"), ps.Alt("bar")]),
-    ("python3:any (<< 3.12)", "deb", [ps.Alt("python3", "<", "3.12")]),
+    ("python3:any (<< 3.12)", "deb", [ps.Alt("python3", "<", "3.12", "any")]),
     ("libc6 (>= 2.35) [amd64]", "deb", [ps.Alt("libc6", ">=", "2.35")]),
     ("xen-runtime >= 4.17.0-1", "rpm", [ps.Alt("xen-runtime", ">=", "4.17.0-1")]),
     ("libxenstore.so.4()(64bit)", "rpm", [ps.Alt("libxenstore.so.4()(64bit)")]),

@@ -161,8 +161,11 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
 
 
 def merge(into: Report, part: Report) -> None:
-    into.findings += part.findings
-    into.unknowns += part.unknowns
+    # an all/noarch package is checked in every architecture's set: what each set says the
+    # same of it is said once
+    seen_findings, seen_unknowns = set(into.findings), set(into.unknowns)
+    into.findings += [f for f in part.findings if f not in seen_findings]
+    into.unknowns += [u for u in part.unknowns if u not in seen_unknowns]
     into.hidden_unknowns += part.hidden_unknowns
     into.errors += part.errors
     into.artifacts += [a for a in part.artifacts if a not in into.artifacts]

@@ -57,7 +57,7 @@ class Gap:
     absent: tuple[str, ...]
 
 
-class Absent(Exception):  # noqa: N818  (it names the condition, as KeyError does)
+class Absent(Exception):
     """Raised by a fact whose value depends on what packages absent from the run could
     ship: the fact is unknown, and `Subject.gaps` keeps the reason."""
 

@@ -256,7 +256,8 @@ class PackageSet:
 
     def absent(self, start: Artifact, fields: Iterable[str] = DEFAULT) -> tuple[str, ...]:
         """Names of the relation targets met on the way of `closure` that no package of
-        the set satisfies (every alternative of such an item), in the order met."""
+        the set is or provides for the asker's architecture (every such alternative of an
+        unsatisfied item), in the order met."""
         return self._closed(start, tuple(fields))[1]
 
     def absent_carriers(self, start: Artifact, evidence: str,
@@ -273,6 +274,20 @@ class PackageSet:
             names = ", ".join(found)
             verb = "is" if len(found) == 1 else "are"
             raise Absent(f"{names} {verb} not in the run and could ship {reason}", found)
+
+    def _absent_alternatives(self, relation: str, flavor: str, arch: str) -> list[str]:
+        """The names of an unsatisfied relation item that no package of the set is (or
+        provides) for `arch`: a package the set holds in another version is not absent,
+        the relation just fails."""
+        want = machine(arch)
+        out = []
+        for alt in parse_relation(relation, flavor):
+            cands = self.shipper(alt.name) if alt.name.startswith("/") else \
+                [a for a, _v in self.by_name.get(alt.name, [])]
+            if not any(a.package is not None and a.package.flavor == flavor
+                       and arch_fits(a, want, alt.qualifier, flavor) for a in cands):
+                out.append(alt.name)
+        return out
 
     def _closed(self, start: Artifact, fields: tuple[str, ...]
                 ) -> tuple[list[Artifact], tuple[str, ...]]:
@@ -295,8 +310,9 @@ class PackageSet:
                 for rel in getattr(pkg, fname):
                     deps = self.satisfiers(rel, pkg.flavor, pkg.architecture)
                     if not deps:
-                        for alt in parse_relation(rel, pkg.flavor):
-                            missing.setdefault(alt.name)
+                        for alt in self._absent_alternatives(rel, pkg.flavor,
+                                                             pkg.architecture):
+                            missing.setdefault(alt)
                     for dep in deps:
                         if dep not in seen:
                             seen.append(dep)
