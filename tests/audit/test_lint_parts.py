@@ -179,7 +179,8 @@ def test_audit_lints_in_parts_with_the_report_of_one_process(
     root = deb_repo(tmp_path / "repo", {"bookworm": FIXTURE_DEBS})
     reports = [audit(str(root), OPTIONS, AuditSettings(jobs=jobs)).report
                for jobs in (1, 2)]
-    assert reports[0].findings
+    # OPTIONS list the unknowns: the fixtures' relations name packages the run lacks
+    assert reports[0].findings or reports[0].unknowns
     assert reports[1] == reports[0]
     assert forks == [1]  # -j2 linted in two parts; -j1 in its own process
 

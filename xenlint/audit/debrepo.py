@@ -77,9 +77,14 @@ def contents(suite: Path, limits: Limits,
     return read_contents(contents_files(suite), limits, wanted)
 
 
+# apt's lists directory names one `<mirror>_dists_<suite>_<component>_Contents-<arch>.lz4`
+_CONTENTS_ARCH = re.compile(r"(?:^|_)Contents-(?!udeb)([\w-]+?)(?:\.\w+)?$")
+
+
 def contents_arch(path: Path) -> str:
-    """The architecture a Contents file lists (`Contents-arm64.gz` -> arm64, `all`)."""
-    m = CONTENTS_RE.match(path.name)
+    """The architecture a Contents file lists (`Contents-arm64.gz` -> arm64, `all`), as a
+    suite or apt's lists directory names it."""
+    m = _CONTENTS_ARCH.search(path.name)
     return m.group(1) if m else ""
 
 
