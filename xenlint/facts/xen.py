@@ -143,18 +143,23 @@ def shipped_in(arts: list[Artifact], path: str) -> bool | None:
     return ps.path_status(arts, path)
 
 
+def _shipped(subject: Subject, path: str, evidence: str, what: str) -> bool | None:
+    """shipped_in the toolstack's closure; not shipped there is unknown while packages
+    the closure names but the run lacks could ship `evidence` (`what` says it)."""
+    found = shipped_in(closure(subject), path)
+    if found is False:
+        require(subject, evidence, what)
+    return found
+
+
 @fact("xen.device_model_shipped", _P)
 def xen_device_model_shipped(subject: Subject) -> bool | None:
     """Whether the device-model path libxl uses is shipped by the toolstack package or a
     package its Depends/Recommends reach within the run (symlinks followed; unknown when a
     symlink there leads to a package that was not given)."""
     path = xen_device_model_path(subject)
-    if path is None:
-        return None
-    found = shipped_in(closure(subject), path)
-    if found is False:
-        require(subject, "device-model", f"the device model libxl starts at {path}")
-    return found
+    return None if path is None else _shipped(
+        subject, path, "device-model", f"the device model libxl starts at {path}")
 
 
 def xen_save_helper_path(subject: Subject) -> str | None:
@@ -172,13 +177,9 @@ def xen_save_helper_shipped(subject: Subject) -> bool | None:
     """Whether libxl-save-helper (needed for save, restore and migration) is shipped where
     libxl runs it, by the toolstack or its closure."""
     path = xen_save_helper_path(subject)
-    if path is None:
-        return None
-    found = shipped_in(closure(subject), path)
-    if found is False:
-        require(subject, "toolstack", f"{path}, which libxl runs to save, restore and "
-                "migrate domains")
-    return found
+    return None if path is None else _shipped(
+        subject, path, "toolstack", f"{path}, which libxl runs to save, restore and migrate "
+        "domains")
 
 
 def _minor(text: str) -> tuple[int, int] | None:
@@ -245,13 +246,9 @@ def xen_qemu_traditional_built(subject: Subject) -> bool | None:
 def xen_qemu_dm_shipped(subject: Subject) -> bool | None:
     """Whether qemu-dm is shipped where libxl runs it."""
     path = xen_qemu_dm_path(subject)
-    if path is None:
-        return None
-    found = shipped_in(closure(subject), path)
-    if found is False:
-        require(subject, "device-model", f"{path}, which libxl starts for "
-                "qemu-xen-traditional domains")
-    return found
+    return None if path is None else _shipped(
+        subject, path, "device-model", f"{path}, which libxl starts for qemu-xen-traditional "
+        "domains")
 
 
 def _xl_conf(subject: Subject) -> dict[str, str] | None:
