@@ -18,7 +18,9 @@ from xenlint.cli import ByteSize, main
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "fixtures" / "samples"
-SYSTEM = SAMPLES / "xen-system-sample_4.17.3-1_amd64.deb"
+# a meta-package that Requires nothing: an error alone (no relation names an absent package)
+SYSTEM = REPO / "fixtures" / "rules" / "meta-package-missing-hypervisor" / \
+    "fail-rpm-requires-nothing" / "xen-system-4.17.0-1.noarch.rpm"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
