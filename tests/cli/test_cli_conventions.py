@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from xenlint.cli import ByteSize, main
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "fixtures" / "samples"
 # a meta-package that Requires nothing: an error alone (no relation names an absent package)
 SYSTEM = REPO / "fixtures" / "rules" / "meta-package-missing-hypervisor" / \
     "fail-rpm-requires-nothing" / "xen-system-4.17.0-1.noarch.rpm"
