@@ -118,3 +118,24 @@ def test_a_listed_name_with_a_directory_is_refused(tmp_path: Path) -> None:
     errors = [x for x in out if x.startswith("X:")]
     assert f"X: {tmp_path}/../{HV}: is named in its .changes with a directory; not read" \
         in errors
+
+
+@pytest.mark.parametrize("command", [(), ("audit", "--no-cache")])
+def test_an_upload_of_nothing_xenlint_reads_is_one_line(command: tuple[str, ...],
+                                                        tmp_path: Path) -> None:
+    """A source-only upload, like an empty folder, must not pass as clean."""
+    shutil.copy(UPLOADS / "good" / "xen-sample_4.17.3-1_amd64.buildinfo", tmp_path)
+    body = (UPLOADS / "good" / NAME).read_text()
+    keep = [line for line in body.splitlines() if not line.endswith(".deb")]
+    (tmp_path / NAME).write_text("\n".join(keep) + "\n")
+    code, out = text(*command, tmp_path / NAME)
+    assert code == 2
+    assert f"X: {tmp_path / NAME}: holds no package, image or root tree xenlint reads" in out
+
+
+def test_a_changes_over_the_memory_limit_is_one_line() -> None:
+    code, out = text("--max-held-bytes", "100", UPLOADS / "good" / NAME)
+    assert code == 2
+    assert [x for x in out if x.startswith("X:")] == [
+        f"X: {UPLOADS / 'good' / NAME}: is larger than 100 bytes held in memory "
+        "(max_held_bytes)"]

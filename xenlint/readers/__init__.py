@@ -272,7 +272,9 @@ def _read_upload(p: Path, display: str, limits: Limits) -> list[Artifact] | None
     for art, v in zip(arts, verified, strict=True):
         if art is not None:
             art.sha256 = v.sha256
-    return [a for a in arts if a is not None] + errors
+    read = [a for a in arts if a is not None] + errors
+    # a source-only upload, like an empty folder, is a mistake worth one line
+    return read or [Artifact(display, Kind.FILE, error=NOTHING_TO_READ)]
 
 
 def _read_collection(root: Path, limits: Limits) -> Iterator[Artifact]:
