@@ -22,6 +22,8 @@ class Kind(enum.StrEnum):
     MODULE_TREE = "module-tree"
     INITRAMFS = "initramfs"
     ISO = "iso"
+    HYPERVISOR = "hypervisor"
+    INSTALLED = "installed-package"
     FILE = "file"
 
 
@@ -246,6 +248,28 @@ class IsoInfo(ReaderInfo):
     ramdisks: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class HypervisorInfo(ReaderInfo):
+    """What a Xen hypervisor image or its own Kconfig shows (`inspect`'s "hypervisor").
+    None is "not shown by these bytes", never a guess."""
+
+    format: str  # "elf" (xen.gz, xen-syms), "pe" (xen.efi) or "kconfig" (xen-*.config)
+    version: str | None = None
+    arch: str | None = None
+    multiboot2: bool | None = None
+    config: dict[str, str] | None = None
+    multiboot: bool | None = None
+    build_id: str | None = None
+    # the extra version (".7") the image's strings show, even when major.minor are not
+    extra_version: str | None = None
+    # where `version` was read: "version strings", "kconfig header", "sibling config"
+    version_source: str | None = None
+    efi_application: bool | None = None  # PE subsystem 10: what firmware and chainloader run
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({
+        "multiboot", "build_id", "extra_version", "version_source", "efi_application"})
+
+
 # A loader is given a set of paths and returns the bytes it could read for them.
 Loader = Callable[[set[str]], Mapping[str, bytes]]
 
@@ -272,6 +296,7 @@ class Artifact:
     module: ModuleInfo | ModuleTreeInfo | None = None
     initramfs: InitramfsInfo | None = None
     iso: IsoInfo | None = None
+    hypervisor: HypervisorInfo | None = None
     # member names that were absolute or climbed out with `..`: kept as data, never followed
     unsafe_paths: list[str] = field(default_factory=list)
     meta: ReaderNotes = field(default_factory=ReaderNotes)

@@ -48,6 +48,11 @@ def _text(art: Artifact, indent: str = "") -> list[str]:
         if info is not None:
             brief = {k: v for k, v in info.to_json().items() if not isinstance(v, (list, dict))}
             lines.append(f"{indent}  {slot}: {json.dumps(brief)}")
+    if art.hypervisor is not None:
+        brief = {k: v for k, v in art.hypervisor.to_json().items() if k != "config"}
+        lines.append(f"{indent}  hypervisor: {json.dumps(brief)}")
+        if art.hypervisor.config is not None:
+            lines.append(f"{indent}  hypervisor config: {len(art.hypervisor.config)} options")
     lines.extend(f"{indent}  {line}" for line in detail_lines(art))
     if art.config:
         lines.append(f"{indent}  config: {len(art.config)} options")

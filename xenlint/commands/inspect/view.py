@@ -29,7 +29,8 @@ def artifact_to_dict(art: Artifact) -> dict[str, Any]:
         for e in art.entries.values()
     ]
     for slot, info in (("kernel", art.kernel), ("config", art.config),
-                       ("module", art.module), ("initramfs", art.initramfs), ("iso", art.iso)):
+                       ("module", art.module), ("initramfs", art.initramfs), ("iso", art.iso),
+                       ("hypervisor", art.hypervisor)):
         if isinstance(info, ReaderInfo):
             out[slot] = info.to_json()
         elif info is not None:
