@@ -18,7 +18,7 @@ from xenlint.facts.pkgset import machine
 from xenlint.finding import Finding, Unknown
 from xenlint.lang.condition import Env, Template
 
-_PACKAGE_KINDS = (Kind.DEB, Kind.RPM)
+_PACKAGE_KINDS = (Kind.DEB, Kind.RPM, Kind.INSTALLED)
 _KERNEL_KINDS = (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG)
 _KERNEL_PATHS = ("/boot/vmlinuz-", "/boot/config-")
 

@@ -132,7 +132,8 @@ class Run:
 
     @classmethod
     def of(cls, artifacts: list[Artifact], context: Sequence[Artifact] = ()) -> Run:
-        pkgs = [a for a in artifacts if a.kind in (Kind.DEB, Kind.RPM) and a.package]
+        kinds = (Kind.DEB, Kind.RPM, Kind.INSTALLED)
+        pkgs = [a for a in artifacts if a.kind in kinds and a.package]
         return cls(list(artifacts), pkgs, [a for a in context if a.package is not None])
 
     def by_arch(self) -> dict[str, Run]:

@@ -242,7 +242,10 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
         return [Artifact(display, Kind.FILE, error="does not exist")]
     if p.is_dir():
         from xenlint.readers.directory import is_root_tree, read_root_tree
+        from xenlint.readers.installed import has_package_db, read_installed_root
 
+        if is_root_tree(p) and has_package_db(p):
+            return read_installed_root(p, display, limits)
         if is_root_tree(p):
             ctx = ReadContext.top(limits, display)
             tree = read_root_tree(p, display, ctx)

@@ -19,7 +19,7 @@ TREE_RE = re.compile(r"^(/(?:usr/)?lib/modules/([^/]+))/(.+)$")
 INDEX_FILES = ("modules.builtin", "modules.builtin.modinfo", "modules.dep", "modules.order")
 for _base in ("/lib/modules/*/", "/usr/lib/modules/*/"):
     capture.want(*(_base + name for name in INDEX_FILES))
-PARENT_KINDS = (Kind.DEB, Kind.RPM, Kind.DIRECTORY)
+PARENT_KINDS = (Kind.DEB, Kind.RPM, Kind.DIRECTORY, Kind.INSTALLED)
 
 
 def builtin_modinfo_names(data: bytes) -> list[str]:

@@ -307,3 +307,36 @@ def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
             if child is not None:
                 art.children.append(child)
     return art
+
+
+# What a header blob from an rpmdb needs in front to be read like a package file: a lead
+# (RPM magic, the rest unused), an empty signature header, the main header's magic.
+_DB_PREFIX = RPM_MAGIC + bytes(LEAD_SIZE - 4) + HEADER_MAGIC + b"\x01" + bytes(12) + \
+    HEADER_MAGIC + b"\x01" + bytes(4)
+
+
+def installed_from_header(blob: bytes, where: str, ctx: ReadContext) -> Artifact:
+    """An installed package from one rpmdb header blob (the Packages table of
+    rpmdb.sqlite): identity, relations, scriptlets, triggers and the file list, read as
+    a package file's main header is. `where` names it in diagnoses. The entries are the
+    header's; the caller replaces them with what is on disk."""
+    from rpmfile.errors import RPMError
+    from rpmfile.headers import get_headers
+
+    if len(blob) < 8:
+        raise ArtifactError(f"{where}: has a truncated rpmdb header")
+    nindex, hsize = struct.unpack_from("!ii", blob)
+    if not 0 <= nindex <= ctx.limits.max_header_entries:
+        raise LimitExceeded(f"{where}: has a header claiming {nindex} index entries "
+                            f"(max_header_entries {ctx.limits.max_header_entries})")
+    if not 0 <= hsize <= ctx.limits.max_header_bytes or 8 + 16 * nindex + hsize > len(blob):
+        raise ArtifactError(f"{where}: has a truncated or oversized rpmdb header")
+    try:
+        _range, h = get_headers(io.BytesIO(_DB_PREFIX + blob))
+        art = Artifact(where, Kind.INSTALLED, package=_package(h))
+        _entries(h, art, ctx)
+    except (AssertionError, struct.error, ValueError, IndexError, KeyError, TypeError,
+            OverflowError, RPMError) as exc:
+        raise ArtifactError(f"{where}: has a corrupt rpmdb header ({type(exc).__name__})") \
+            from None
+    return art
