@@ -169,3 +169,20 @@ def test_corpus_root_without_the_device_model(corpus: Path, tmp_path: Path) -> N
     [finding] = report.findings
     assert finding.artifact == f"{root}:xen-utils-4.17"
     assert "/usr/libexec/xen-qemu-system-i386" in finding.message
+
+
+def test_hostile_dpkg_database_gets_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(ROOTS / "deb-root", root, symlinks=True)
+    status = root / "var/lib/dpkg/status"
+    status.write_text("Package: broken\nStatus: install ok installed\n\n")  # no Version
+    [art] = read_path(root)
+    assert art.error is not None and "without Package or Version" in art.error
+    status.unlink()
+    status.symlink_to("/etc/shadow")  # an absolute link means ROOT/etc/shadow: absent
+    [art] = read_path(root)
+    assert art.error is not None and "not a readable file" in art.error
+    status.unlink()
+    status.write_bytes(b"\xff\xfe\x00garbage" * 10)
+    arts = read_path(root)
+    assert all("\n" not in (a.error or "") for a in arts)

@@ -17,6 +17,7 @@ Nothing is written, locked or run: `xenlint check /` is safe on a live system.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from debian.deb822 import Deb822
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package
 from xenlint.limits import ArtifactError, Limits
-from xenlint.readers import ReadContext, derive_children
+from xenlint.readers import ReadContext, derive_children, describe_exception
 from xenlint.readers.deb import CONTROL_SCRIPTS, package_from_fields, shebang
 from xenlint.readers.directory import Tree, scan_tree, tree_artifact
 from xenlint.readers.rpm import installed_from_header
@@ -48,13 +49,23 @@ def has_package_db(root: Path) -> bool:
 
 def read_installed_root(root: Path, display: str, limits: Limits) -> list[Artifact]:
     """The root's own artifact (files no package owns) and one per installed package."""
+    try:
+        return _read(root, display, limits)
+    except OSError as exc:  # a file that vanished or may not be read while walking
+        where = f" ({exc.filename})" if exc.filename else ""
+        return [Artifact(display, Kind.DIRECTORY,
+                         error=f"cannot be read: {exc.strerror or exc}{where}")]
+    except Exception as exc:
+        if os.environ.get("XENLINT_DEBUG"):
+            raise
+        return [Artifact(display, Kind.DIRECTORY, error=describe_exception(exc))]
+
+
+def _read(root: Path, display: str, limits: Limits) -> list[Artifact]:
     ctx = ReadContext.top(limits, display)
     tree = scan_tree(root, ctx)
-    try:
-        found = _dpkg(tree, display, ctx) if DPKG_STATUS in tree.entries else []
-        found += _rpmdb(tree, display, ctx)
-    except ArtifactError as exc:
-        return [Artifact(display, Kind.DIRECTORY, error=str(exc))]
+    found = _dpkg(tree, display, ctx) if DPKG_STATUS in tree.entries else []
+    found += _rpmdb(tree, display, ctx)
     owned: set[str] = set()
     out: list[Artifact] = []
     names = [pkg.name for pkg, _ in found]
@@ -72,7 +83,10 @@ def read_installed_root(root: Path, display: str, limits: Limits) -> list[Artifa
         art = tree_artifact(tree, f"{display}:{label}", entries, ctx, kind=Kind.INSTALLED,
                             package=pkg)
         art.meta["listed_files"] = len(listed)
-        art.meta["missing_files"] = sorted(p for p in listed if p not in entries)[:50]
+        # a listed path that others sit below is a directory: no file of its own is missing
+        parents = {p.rsplit("/", 1)[0] for p in listed}
+        art.meta["missing_files"] = sorted(p for p in listed
+                                           if p not in entries and p not in parents)[:50]
         out.append(art)
     rest = {p: e for p, e in tree.entries.items() if p not in owned}
     top = tree_artifact(tree, display, rest, ctx)
