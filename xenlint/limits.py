@@ -34,8 +34,10 @@ class Limits:
     max_artifact_bytes: int = 2 * GiB
     # members (archive entries) in one artifact
     max_members: int = 100_000
-    # bytes of one member held in memory at once (captured contents, nested images)
-    max_held_bytes: int = 64 * MiB
+    # bytes of one member held in memory at once (captured contents, nested images); the
+    # largest member Debian ships that a reader opens is d-i's graphical netboot
+    # initrd.gz, 73 MB, and installer ISOs hold initrds of the same size
+    max_held_bytes: int = 128 * MiB
     # levels of nesting (package -> kernel image -> ... ); the top-level input is depth 0
     max_depth: int = 4
     # RPM header index entries and header data bytes
