@@ -118,11 +118,15 @@ class ReaderNotes(ReaderInfo):
     # filelists/Contents (or are empty) and its scripts are absent
     metadata_only: bool = False
     index: str | None = None  # which index: "Packages", "Contents", "primary", "filelists"
+    # an installed root: which database listed its packages ("dpkg", "rpm")
+    package_db: str | None = None
+    # an installed package: listed paths no longer in the root (the first 50)
+    missing_files: list[str] | None = None
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({
         "compression", "control_members", "control_compression", "data_compression",
         "payload_offset", "payload_compression", "payload_bytes_scanned", "metadata_only",
-        "index"})
+        "index", "package_db", "missing_files"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,13 +51,13 @@ def test_files_no_package_owns_stay_with_the_root() -> None:
     assert "/etc/hostname" in rest.files and "/etc/rc2.d/S01xen" in rest.files
     assert "/usr/lib/xen-4.17/bin/xl" not in rest.entries
     assert "/usr/bin/xen-wrapper" not in rest.entries  # owned as /bin/xen-wrapper
-    assert rest.meta["package_db"] == "dpkg"
+    assert rest.meta.package_db == "dpkg"
 
 
 def test_a_deleted_file_is_not_installed() -> None:
     doc = by_name(read_path(ROOTS / "deb-root"))["hello-doc"]
     assert "/usr/share/doc/hello-doc/README" not in doc.entries
-    assert doc.meta["missing_files"] == ["/usr/share/doc/hello-doc/README"]
+    assert doc.meta.missing_files == ["/usr/share/doc/hello-doc/README"]
 
 
 def test_symlinks_resolve_inside_the_root_only(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_rpmdb_sqlite_root(name: str) -> None:
     assert "/usr/sbin/xl" in rt.files and rt.read("/usr/sbin/xl") is not None
     hv = arts["xen-hypervisor"]
     assert [c.hypervisor.version for c in hv.children if c.hypervisor] == ["4.17.7", "4.17.7"]
-    assert arts["ROOT"].meta["package_db"] == "rpm"
+    assert arts["ROOT"].meta.package_db == "rpm"
 
 
 def test_rpmdb_is_opened_without_writing(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -82,16 +83,14 @@ def _read(root: Path, display: str, limits: Limits) -> list[Artifact]:
         label = pkg.name if names.count(pkg.name) == 1 else f"{pkg.name}:{pkg.architecture}"
         art = tree_artifact(tree, f"{display}:{label}", entries, ctx, kind=Kind.INSTALLED,
                             package=pkg)
-        art.meta["listed_files"] = len(listed)
         # a listed path that others sit below is a directory: no file of its own is missing
         parents = {p.rsplit("/", 1)[0] for p in listed}
-        art.meta["missing_files"] = sorted(p for p in listed
-                                           if p not in entries and p not in parents)[:50]
+        missing = sorted(p for p in listed if p not in entries and p not in parents)[:50]
+        art.meta = replace(art.meta, missing_files=missing)
         out.append(art)
     rest = {p: e for p, e in tree.entries.items() if p not in owned}
     top = tree_artifact(tree, display, rest, ctx)
-    top.meta["package_db"] = "dpkg" if DPKG_STATUS in tree.entries else "rpm"
-    top.meta["installed_packages"] = len(out)
+    top.meta = replace(top.meta, package_db="dpkg" if DPKG_STATUS in tree.entries else "rpm")
     for art in (top, *out):
         derive_children(art, ctx)
     return [top, *out]
