@@ -34,6 +34,9 @@ class Limits:
     max_artifact_bytes: int = 2 * GiB
     # members (archive entries) in one artifact
     max_members: int = 100_000
+    # entries of a root tree walked on disk: a live system has hundreds of thousands, far
+    # more than any archive, and each costs an Entry in memory
+    max_root_entries: int = 2_000_000
     # bytes of one member held in memory at once (captured contents, nested images); the
     # largest member Debian ships that a reader opens is d-i's graphical netboot
     # initrd.gz, 73 MB, and installer ISOs hold initrds of the same size

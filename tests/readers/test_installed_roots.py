@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import FIXTURES, need_tools
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.engine.lint import LintOptions, lint_paths
+from xenlint.limits import Limits
 from xenlint.readers import read_path
 
 ROOTS = FIXTURES / "readers" / "roots"
@@ -186,3 +187,9 @@ def test_hostile_dpkg_database_gets_one_line(tmp_path: Path) -> None:
     status.write_bytes(b"\xff\xfe\x00garbage" * 10)
     arts = read_path(root)
     assert all("\n" not in (a.error or "") for a in arts)
+
+
+def test_a_root_larger_than_max_root_entries_is_one_line() -> None:
+    for name in ("deb-root", "bdb-root"):
+        arts = read_path(ROOTS / name, Limits(max_root_entries=5))
+        assert [a.error for a in arts] == ["has more than 5 entries (max_root_entries)"]

@@ -107,19 +107,24 @@ def _menu(root: Root) -> Menu | None:
     return None
 
 
-def _no_menu(root: Root) -> ArtifactError:
-    return ArtifactError(f"{root.top.path} has no grub.cfg ({', '.join(GRUB_CFGS[:2])}, or "
-                         "an EFI one): it has not been generated, or another bootloader is used")
-
-
 def _xen_entries(root: Root, menu: Menu) -> list[g.MenuEntry]:
     installed = {p for _o, p, _i in root.hypervisors()}
     return [e for e in menu.cfg.entries
             if e.hypervisor is not None and _image_path(root, e.hypervisor) in installed]
 
 
-def _with_hypervisor(subject: Subject) -> list[Root]:
-    return [r for r in roots(subject.run) if r.hypervisors()]
+def _menus(subject: Subject) -> Iterator[tuple[Root, Menu]]:
+    """Each root of the run with a hypervisor installed, with its grub menu; a root
+    without one makes the asking fact unknown, and says why."""
+    for root in roots(subject.run):
+        if not root.hypervisors():
+            continue
+        menu = _menu(root)
+        if menu is None:
+            raise ArtifactError(f"{root.top.path} has no grub.cfg ({', '.join(GRUB_CFGS[:2])}, "
+                                "or an EFI one): it has not been generated, or another "
+                                "bootloader is used")
+        yield root, menu
 
 
 @fact("root.hypervisors", _S)
@@ -133,10 +138,7 @@ def root_boot_entry_problem(subject: Subject) -> str | None:
     """Why no grub menu entry boots an installed hypervisor ("" when one does); unknown
     when the root has no grub.cfg."""
     problems = []
-    for root in _with_hypervisor(subject):
-        menu = _menu(root)
-        if menu is None:
-            raise _no_menu(root)
+    for root, menu in _menus(subject):
         if not _xen_entries(root, menu):
             images = ", ".join(sorted({p for _o, p, _i in root.hypervisors()}))
             problems.append(f"{menu.path} has no menu entry booting {images} "
@@ -157,10 +159,7 @@ def root_default_boot_problem(subject: Subject) -> str | None:
     """Why GRUB's default entry does not boot the installed hypervisor ("" when it does):
     the default from `set default=`, grubenv's saved_entry, or the first entry."""
     problems = []
-    for root in _with_hypervisor(subject):
-        menu = _menu(root)
-        if menu is None:
-            raise _no_menu(root)
+    for root, menu in _menus(subject):
         found = _default(root, menu)
         if found is None:
             raise ArtifactError(f"{menu.path}: the default entry is a variable xenlint "
@@ -188,10 +187,7 @@ def root_dom0_kernel_problem(subject: Subject) -> str | None:
     """Why the Xen entry's kernel cannot run as dom0 or its initramfs is missing ("" when
     both are fine): CONFIG_XEN_DOM0 of /boot/config-<release>, and the files it loads."""
     problems = []
-    for root in _with_hypervisor(subject):
-        menu = _menu(root)
-        if menu is None:
-            raise _no_menu(root)
+    for root, menu in _menus(subject):
         entry = _boot_entry(root, menu)
         if entry is None:
             continue  # no Xen entry at all: the boot-entry rule says so

@@ -248,7 +248,12 @@ def read_path(path: str | Path, limits: Limits | None = None) -> list[Artifact]:
             return read_installed_root(p, display, limits)
         if is_root_tree(p):
             ctx = ReadContext.top(limits, display)
-            tree = read_root_tree(p, display, ctx)
+            try:
+                tree = read_root_tree(p, display, ctx)
+            except (ArtifactError, OSError) as exc:
+                msg = str(exc) if isinstance(exc, ArtifactError) else \
+                    f"cannot be read: {exc.strerror or exc}"
+                return [Artifact(display, Kind.DIRECTORY, error=msg)]
             derive_children(tree, ctx)
             return [tree]
         found = list(_read_collection(p, limits))

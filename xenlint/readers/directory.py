@@ -99,6 +99,7 @@ class Tree:
 
 def scan_tree(root: Path, ctx: ReadContext) -> Tree:
     tree = Tree(root)
+    count = 0
     inodes: dict[tuple[int, int], str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         if Path(dirpath) == root:
@@ -108,7 +109,10 @@ def scan_tree(root: Path, ctx: ReadContext) -> Tree:
         for name in sorted(dirnames) + sorted(filenames):
             full = Path(dirpath) / name
             st = full.lstat()
-            ctx.budget.add_member()
+            count += 1
+            if count > ctx.limits.max_root_entries:
+                raise LimitExceeded(f"has more than {ctx.limits.max_root_entries} entries "
+                                    "(max_root_entries)")
             inner = "/" + full.relative_to(root).as_posix()
             etype = _type(st.st_mode)
             link = os.readlink(full) if etype is EntryType.SYMLINK else None
