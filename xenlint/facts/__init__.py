@@ -109,6 +109,10 @@ def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:
     return None
 
 
+# package files, and the installed packages of a root
+PACKAGE_KINDS = (Kind.DEB, Kind.RPM, Kind.INSTALLED)
+
+
 @dataclass(slots=True)
 class Run:
     """Everything given in one run: all top-level artifacts and the package artifacts,
@@ -132,8 +136,7 @@ class Run:
 
     @classmethod
     def of(cls, artifacts: list[Artifact], context: Sequence[Artifact] = ()) -> Run:
-        kinds = (Kind.DEB, Kind.RPM, Kind.INSTALLED)
-        pkgs = [a for a in artifacts if a.kind in kinds and a.package]
+        pkgs = [a for a in artifacts if a.kind in PACKAGE_KINDS and a.package]
         return cls(list(artifacts), pkgs, [a for a in context if a.package is not None])
 
     def by_arch(self) -> dict[str, Run]:
@@ -160,7 +163,7 @@ class Run:
             pkgs = [a for a in self.packages if fits(a, arch)]
             chosen = {id(a) for a in pkgs}
             arts = [a for a in self.artifacts
-                    if id(a) in chosen or not (a.kind in (Kind.DEB, Kind.RPM) and a.package)]
+                    if id(a) in chosen or not (a.kind in PACKAGE_KINDS and a.package)]
             out[arch] = Run(arts, pkgs, [a for a in self.context if fits(a, arch)], arch=arch)
         return out
 

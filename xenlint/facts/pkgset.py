@@ -25,7 +25,7 @@ from typing import TypeVar, cast
 
 from debian.deb822 import PkgRelation
 
-from xenlint.artifact import Artifact, Entry, EntryType
+from xenlint.artifact import Artifact, Entry, EntryType, Kind
 from xenlint.facts import Absent, Run
 from xenlint.lang.versions import debian_compare, rpm_compare
 from xenlint.limits import MAX_SYMLINK_HOPS, resolve_link
@@ -309,7 +309,9 @@ class PackageSet:
             for fname in fields:
                 for rel in getattr(pkg, fname):
                     deps = self.satisfiers(rel, pkg.flavor, pkg.architecture)
-                    if not deps:
+                    # an installed root's database lists all it has: a target it lacks is
+                    # not installed, which is known, not absent from the run
+                    if not deps and art.kind is not Kind.INSTALLED:
                         for alt in self._absent_alternatives(rel, pkg.flavor,
                                                              pkg.architecture):
                             missing.setdefault(alt)
