@@ -359,6 +359,10 @@ class Artifact:
             found.update(loaded)
         return found
 
+    def read_errors(self) -> list[tuple[str, str]]:
+        """(path, message) for this artifact and every nested child that failed to read."""
+        return [(a.path, a.error) for a in self.walk() if a.error]
+
     def walk(self) -> Iterable[Artifact]:
         """This artifact and every nested child, depth first."""
         yield self

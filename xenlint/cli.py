@@ -20,7 +20,6 @@ from xenlint import __version__
 from xenlint.limits import Limits
 
 # Exit statuses are a contract with pipelines (issue "Rule engine"): keep them.
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class DefaultCommandGroup(click.Group):

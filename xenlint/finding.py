@@ -5,6 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# what a rule is checked for: the role the checked system plays
+PROFILES = ("dom0", "domu", "installer")
+# the exit status of a run: clean, findings at or above --fail-on, an input not read
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"
@@ -113,11 +118,13 @@ class Report:
     profiles: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        """Findings by severity (unsuppressed ones), the suppressed ones, and the unknowns
+        (listed or not). Inputs that could not be read are `errors`, counted apart: they
+        are no findings."""
         out = {s.value: 0 for s in Severity}
         for f in self.findings:
             if not f.suppressed:
                 out[f.severity.value] += 1
         out["suppressed"] = sum(f.suppressed for f in self.findings)
-        out["errors"] = len(self.errors)
         out["unknowns"] = len(self.unknowns) + self.hidden_unknowns
         return out

@@ -6,8 +6,6 @@ Every fact that matches a module by name goes through `canonical()`, so
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 # Suffixes a module file may carry on disk (kmod accepts these compressions).
 MODULE_SUFFIXES = (".ko.zst", ".ko.xz", ".ko.gz", ".ko")
 
@@ -25,10 +23,3 @@ def canonical(name: str) -> str:
     """The comparison key of a module name: any module suffix dropped, `-` folded to `_`."""
     return (module_stem(name) or name).replace("-", "_")
 
-
-def same(a: str, b: str) -> bool:
-    return canonical(a) == canonical(b)
-
-
-def canonical_set(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(canonical(n) for n in names)

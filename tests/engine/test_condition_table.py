@@ -4,6 +4,7 @@ builds from condition.lark today, and the parser in use is loaded from it."""
 from __future__ import annotations
 
 import pickle
+import tomllib
 from pathlib import Path
 
 import lark
@@ -15,6 +16,16 @@ from xenlint.engine.rulebook import load_rulebook
 from xenlint.lang import condition
 
 STALE = "stale parser table: run `python3 -m xenlint.lang.condition` and commit the table"
+
+
+def test_table_is_made_by_the_pinned_lark() -> None:
+    """pyproject.toml pins lark exactly to the version the table was made by: an install
+    from it always loads the table, never builds the parser at start."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml")
+                              .read_text("utf-8"))
+    [pin] = [d for d in pyproject["project"]["dependencies"] if d.startswith("lark")]
+    table = pickle.loads(condition.TABLE.read_bytes())
+    assert pin == f"lark=={table['lark']}", STALE
 
 
 def test_table_is_made_from_the_current_grammar() -> None:

@@ -58,7 +58,6 @@ class AuditStats:
     opened: int = 0  # files read by a reader in this run
     cached: int = 0  # views served from the cache
     from_index: int = 0  # packages judged from the repository index only
-    skipped: int = 0  # files in a tree that are no format xenlint reads
     seconds: float = 0.0
 
 
@@ -290,7 +289,6 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
         if part is None:
             arts = todo_arts[id(group)]
             stats.from_index += sum(a.meta.metadata_only for a in arts)
-            stats.skipped += sum(views.get(i, 0) is None for i in group.items)
             if arts or len(groups) == 1:  # an empty tree still gets `check`'s verdict
                 part = verdicts.lint_group(arts, options, rules, group.label, ex.jobs,
                                            context=context_of[id(group)], arch=group.arch)

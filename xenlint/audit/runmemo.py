@@ -22,7 +22,7 @@ from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
 from xenlint.limits import Limits
 
-FORMAT = 1
+FORMAT = 2
 
 
 def _stat(h: Any, path: Path) -> None:

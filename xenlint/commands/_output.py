@@ -13,9 +13,8 @@ from typing import TextIO
 
 import click
 
-from xenlint.cli import EXIT_ERROR
 from xenlint.engine.remedies import remedies_json, render_remedies
-from xenlint.finding import Report
+from xenlint.finding import EXIT_ERROR, Report
 from xenlint.reporters import render, text
 from xenlint.reporters.json import report_dict
 from xenlint.reporters.strings import safe_tree

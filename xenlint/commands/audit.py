@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xenlint.audit.cache import default_root
-from xenlint.cli import EXIT_ERROR, limits_from, main
+from xenlint.cli import limits_from, main
 from xenlint.commands._output import refuse_input_as_output, write_report
 from xenlint.commands.options import check_options, options_from, output_options
+from xenlint.finding import EXIT_ERROR
 
 if TYPE_CHECKING:
     from xenlint.finding import Report

@@ -11,7 +11,8 @@ import click
 from xenlint.cli import main
 from xenlint.commands._output import refuse_input_as_output, write_report
 from xenlint.commands.options import check_options, options_from, output_options
-from xenlint.engine.lint import EXIT_ERROR, LintError, effective_fail_on, exit_status, lint_paths
+from xenlint.engine.lint import LintError, effective_fail_on, exit_status, lint_paths
+from xenlint.finding import EXIT_ERROR
 
 
 @main.command("check")

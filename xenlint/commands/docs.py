@@ -9,8 +9,8 @@ import click
 
 from xenlint.cli import main
 from xenlint.docgen import REPO, generate, stale, write
-from xenlint.engine.lint import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from xenlint.engine.rulebook import load_rulebook
+from xenlint.finding import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 
 
 @main.command("docs")

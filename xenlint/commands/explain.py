@@ -10,7 +10,7 @@ import click
 from xenlint.cli import main
 from xenlint.commands.rules import loaded_rules
 from xenlint.docgen import BUILTINS, builtin_page, rule_page
-from xenlint.engine.lint import EXIT_ERROR
+from xenlint.finding import EXIT_ERROR
 
 
 @main.command("explain")

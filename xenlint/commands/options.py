@@ -9,15 +9,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xenlint.cli import limit_options, limits_from
-from xenlint.engine.config import PROFILES
-from xenlint.finding import Severity
+from xenlint.finding import PROFILES, Severity
 from xenlint.reporters import formats
 
 if TYPE_CHECKING:
     from xenlint.engine.lint import LintOptions
-
-FORMATS = ("text", "json", "sarif", "junit")
-
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     """`--profile dom0,domu` and `--profile dom0 --profile domu` mean the same."""

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from xenlint.cli import main
-from xenlint.engine.lint import EXIT_ERROR, LintError, LintOptions, all_rules, config_for
+from xenlint.engine.lint import LintError, LintOptions, all_rules, config_for
 from xenlint.engine.rulebook import Rule
+from xenlint.finding import EXIT_ERROR
 
 
 def loaded_rules(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[Rule]:

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xenlint.finding import FailNever, Severity, parse_fail_on
+from xenlint.finding import PROFILES, FailNever, Severity, parse_fail_on
 
 _KEYS = {"profiles", "fail-on", "enable", "disable", "rule-dirs", "params", "overrides"}
-PROFILES = ("dom0", "domu", "installer")
 
 
 class ConfigError(Exception):

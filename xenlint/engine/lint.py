@@ -9,11 +9,22 @@ from pathlib import Path
 
 from xenlint.artifact import Artifact
 from xenlint.engine import overrides as ovr
-from xenlint.engine.config import PROFILES, Config, ConfigError, load_config
+from xenlint.engine.config import Config, ConfigError, load_config
 from xenlint.engine.evaluate import build_subjects, evaluate
 from xenlint.engine.rulebook import Rule, default_rule_dirs, load_rulebook
 from xenlint.facts import Subject
-from xenlint.finding import FailNever, Finding, ReadError, Report, Severity, Unknown
+from xenlint.finding import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    PROFILES,
+    FailNever,
+    Finding,
+    ReadError,
+    Report,
+    Severity,
+    Unknown,
+)
 from xenlint.limits import Limits
 from xenlint.readers import read_path
 
@@ -21,7 +32,6 @@ from xenlint.readers import read_path
 Evaluator = Callable[[list[Rule], list[Subject], Sequence[str]],
                      tuple[list[Finding], list[Unknown]]]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class LintError(Exception):
@@ -169,12 +179,8 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
         report.rules.append(ovr.UNUSED_OVERRIDE)
     report.unknowns = unknowns if options.show_unknown else []
     report.hidden_unknowns = 0 if options.show_unknown else len(unknowns)
-    report.errors = [ReadError(path, msg) for a in artifacts for path, msg in _errors(a)]
+    report.errors = [ReadError(path, msg) for a in artifacts for path, msg in a.read_errors()]
     return report
-
-
-def _errors(art: Artifact) -> list[tuple[str, str]]:
-    return [(a.path, a.error) for a in art.walk() if a.error]
 
 
 def exit_status(report: Report, fail_on: Severity | FailNever = Severity.ERROR) -> int:

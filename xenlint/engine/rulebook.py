@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from xenlint.facts import SUBJECT_KINDS
-from xenlint.finding import RuleInfo, Severity
+from xenlint.finding import PROFILES, RuleInfo, Severity
 from xenlint.lang.condition import (
     Condition,
     ConditionError,
@@ -27,7 +27,6 @@ from xenlint.lang.condition import (
 
 T = TypeVar("T")
 
-PROFILES = ("dom0", "domu", "installer")
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TOP_KEYS = {"severity", "profiles", "checklist", "applies-to", "when", "expect", "message",
              "location", "params", "doc", "remedy-kind"}

@@ -456,12 +456,6 @@ def _is_command(path: str) -> bool:
     return bindir is not None and "/" not in path[len(bindir):]
 
 
-def toolstack_packages(run: Run) -> list[Artifact]:
-    """Packages that ship the xl toolstack as a real binary (not a wrapper symlink)."""
-    within = PackageSet.of(run)
-    return [a for a in run.packages if real_binaries(a, "xl", within)]
-
-
 def hypervisor_files(art: Artifact, within: PackageSet | None = None) -> list[str]:
     """`/boot/xen*` hypervisor images, as grub's 20_linux_xen picks them."""
     found = _listing(art, within)

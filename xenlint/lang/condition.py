@@ -5,10 +5,12 @@ not shown by the artifacts (Kleene logic: `false and unknown` is false, `true or
 is true). Grammar: condition.lark; compiler: compiler.py; runtime values: values.py;
 reference for rule authors: docs/writing-rules.md.
 
-The LALR parser comes from data/condition-parser.pickle, the table lark would build from
-condition.lark: building it costs ~35 ms at every start, loading it ~2 ms. After editing the
-grammar, regenerate the table with `python3 -m xenlint.lang.condition` (a test fails until then;
-meanwhile the parser is built from the grammar, so behaviour never depends on the table).
+The LALR parser comes from condition-parser.pickle (package data, read as plain data only),
+the table lark would build from condition.lark: loading it costs a small fraction of building
+it at every start (bench/RESULTS.md). It is valid for one lark version, which pyproject.toml
+pins. After editing the grammar or bumping lark, regenerate the table with
+`python3 -m xenlint.lang.condition` (a test fails until then; meanwhile the parser is built
+from the grammar, so behaviour never depends on the table).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import io
 import pickle
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,14 +256,6 @@ def compile_template(text: str, scope: Scope | None = None, *, source: str = "<m
     _literal(text, pos, len(text), source, line, column)
     parts.append(text[pos:])
     return Template(text, tuple(p for p in parts if p != ""), frozenset(used))
-
-
-def names_in(conditions: Iterable[Condition]) -> frozenset[str]:
-    """Every fact some of these conditions read."""
-    out: set[str] = set()
-    for c in conditions:
-        out |= c.facts
-    return frozenset(out)
 
 
 if __name__ == "__main__":

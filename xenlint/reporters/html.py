@@ -157,7 +157,7 @@ def render(report: Report, out: TextIO, *, color: bool = False) -> None:
              f'<p class="counts">{len(report.artifacts)} artifacts; '
              f"profiles: {_e(', '.join(report.profiles) or 'all')}; "
              f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info, "
-             f"{counts['suppressed']} suppressed; {counts['errors']} unreadable inputs; "
+             f"{counts['suppressed']} suppressed; {len(report.errors)} unreadable inputs; "
              f"{counts['unknowns']} unknown"
              f"{' (--show-unknown lists them)' if report.hidden_unknowns else ''}.</p>"]
     parts += _summary(report, keys, live)

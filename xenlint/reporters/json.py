@@ -41,6 +41,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 def report_dict(report: Report) -> dict[str, Any]:
     # "unknowns" counts them all, listed or not (--show-unknown lists them)
     summary: dict[str, int] = report.counts()
+    # docs/output.md: `errors` counts the unreadable inputs, beside findings by severity
+    summary["errors"] = len(report.errors)
+    summary["unknowns"] = summary.pop("unknowns")
     summary["artifacts"] = len(report_artifacts(report))
     return {
         "schema_version": SCHEMA_VERSION,

@@ -71,7 +71,7 @@ def summary_line(report: Report) -> str:
     return (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, "
             f"{c['info']} info; {c['suppressed']} suppressed, "
             f"{unknown_count(report)}, "
-            f"{_plural(c['errors'], 'unreadable input')}; "
+            f"{_plural(len(report.errors), 'unreadable input')}; "
             f"{_plural(len(report_artifacts(report)), 'artifact')}")
 
 

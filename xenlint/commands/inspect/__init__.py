@@ -9,9 +9,10 @@ from typing import Any
 import click
 
 from xenlint.artifact import Artifact, Package
-from xenlint.cli import EXIT_ERROR, EXIT_OK, limit_options, limits_from, main
+from xenlint.cli import limit_options, limits_from, main
 from xenlint.commands.inspect.kernel_view import detail_lines
-from xenlint.commands.inspect.view import artifact_to_dict, errors_in
+from xenlint.commands.inspect.view import artifact_to_dict
+from xenlint.finding import EXIT_ERROR, EXIT_OK
 from xenlint.readers import read_path
 
 
@@ -76,7 +77,7 @@ def inspect_cmd(paths: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
     else:
         for art in artifacts:
             click.echo("\n".join(_text(art)))
-    failed = [e for a in artifacts for e in errors_in(a)]
+    failed = [e for a in artifacts for e in a.read_errors()]
     for path, msg in failed:
         click.echo(f"xenlint: {path}: {msg}", err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_OK)

@@ -43,7 +43,3 @@ def artifact_to_dict(art: Artifact) -> dict[str, Any]:
     out["error"] = art.error
     return out
 
-
-def errors_in(art: Artifact) -> list[tuple[str, str]]:
-    """(path, message) for the artifact and every nested child that failed to read."""
-    return [(a.path, a.error) for a in art.walk() if a.error]
