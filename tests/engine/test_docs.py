@@ -1,12 +1,13 @@
-"""The committed docs are what `xenlint docs` generates from the rule files and facts."""
+"""The committed docs are what `python -m xenlint.docgen` generates from the rule files and
+facts; outside a checkout the tool refuses."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
 
-from xenlint.cli import main
+from xenlint import docgen
 from xenlint.docgen import generate, stale, write
 from xenlint.engine.rulebook import checklist, load_rulebook
 
@@ -17,7 +18,7 @@ def test_committed_docs_are_current() -> None:
     book = load_rulebook()
     assert not book.errors, [str(e) for e in book.errors]
     changed = stale(DOCS, generate(list(book)))
-    assert changed == [], f"stale docs (run `xenlint docs`): {changed}"
+    assert changed == [], f"stale docs (run `python -m xenlint.docgen`): {changed}"
 
 
 def test_docs_cover_every_rule_and_checklist_key(tmp_path: Path) -> None:
@@ -43,7 +44,26 @@ def test_docs_cover_every_rule_and_checklist_key(tmp_path: Path) -> None:
 
 
 def test_docs_check_command(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["docs", "--check", "--dir", str(tmp_path)])
-    assert result.exit_code == 1
-    assert CliRunner().invoke(main, ["docs", "--dir", str(tmp_path)]).exit_code == 0
-    assert CliRunner().invoke(main, ["docs", "--check", "--dir", str(tmp_path)]).exit_code == 0
+    assert docgen.main(["--check", "--dir", str(tmp_path)]) == 1
+    assert docgen.main(["--dir", str(tmp_path)]) == 0
+    assert docgen.main(["--check", "--dir", str(tmp_path)]) == 0
+
+
+def test_docgen_refuses_outside_a_checkout(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Installed from a wheel, `REPO` is site-packages: nothing is written there."""
+    site = tmp_path / "site-packages"
+    (site / "xenlint").mkdir(parents=True)
+    assert docgen.main(["--dir", str(tmp_path / "docs")], repo=site) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a xenlint checkout" in err
+    assert not (tmp_path / "docs").exists() and list(site.rglob("*")) == [site / "xenlint"]
+
+
+def test_xenlint_has_no_docs_command() -> None:
+    import click
+
+    from xenlint.cli import main
+
+    commands = main.list_commands(click.Context(main))
+    assert "check" in commands and "docs" not in commands
