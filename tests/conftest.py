@@ -36,3 +36,10 @@ def need_tools(*tools: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"missing build tools: {', '.join(missing)}")
         pytest.skip(f"missing build tools: {', '.join(missing)}")
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """The SARIF 2.1.0 and JUnit schemas the reporters' output must satisfy, kept in the
+    repository's test data (tests/data/schemas; see its README) so the checks always run."""
+    return REPO / "tests" / "data" / "schemas"
