@@ -98,40 +98,72 @@ def xen_ships_xl(subject: Subject) -> bool | None:
     return None if art is None or art.package is None else _toolstack(subject)
 
 
+# QEMU_XEN_PATH is whatever --with-system-qemu gave (any path, or a bare name execvp looks up
+# in $PATH), else LIBEXEC_BIN/qemu-system-i386: recognise a qemu binary by its name only.
+_QEMU_NAME = re.compile(r"[\w.+-]*qemu[\w.+-]*")
+_NOT_BIN = ("/var/", "/run/", "/tmp/", "/proc/", "/sys/", "/dev/", "/etc/", "/local/",
+            "/usr/share/", "/usr/include/")
+# names libxl uses for other things than the qemu-xen binary (the traditional device model,
+# its QMP client name, log names)
+_NOT_QEMU_XEN = frozenset({"qemu", "qemu-dm", "qemu-xen", "qemu-xen-traditional", "qemu_xen",
+                           "qemu_xen_traditional", "qemu_api"})
+# Xen's private bin dir (LIBEXEC_BIN) as libxl__private_bindir_path() returns it
+_LIBEXEC_BIN = re.compile(r"/usr(?:/local)?/lib(?:64|exec)?/xen[-\w.]*/bin")
+# programs libxl runs from LIBEXEC_BIN by a compiled-in absolute path
+_LIBEXEC_PROGS = ("libxl-save-helper", "convert-legacy-stream")
+
+
+def qemu_xen_path(strings: tuple[str, ...]) -> str | None:
+    """QEMU_XEN_PATH among libxenlight's strings: the one absolute path naming a qemu binary,
+    else the one bare qemu-system-* name; None when there is none or more than one."""
+    def name_ok(name: str) -> bool:
+        return _QEMU_NAME.fullmatch(name) is not None and name not in _NOT_QEMU_XEN \
+            and not name.startswith("qemu-dm")
+    found = {s for s in strings if s.startswith("/") and not s.startswith(_NOT_BIN)
+             and re.fullmatch(r"(?:/[\w.+-]+)+", s) and name_ok(s.rsplit("/", 1)[1])}
+    if not found:
+        found = {s for s in strings if re.fullmatch(r"[\w.+-]*qemu-system-[\w.+-]+", s)}
+    return found.pop() if len(found) == 1 else None
+
+
+def libexec_bin(strings: tuple[str, ...]) -> str | None:
+    """LIBEXEC_BIN among libxenlight's strings: the directory of libxl-save-helper (compiled
+    in as LIBEXEC_BIN "/libxl-save-helper"), else of convert-legacy-stream, else the one
+    string shaped like Xen's private bin dir."""
+    for prog in _LIBEXEC_PROGS:
+        dirs = {s.rsplit("/", 1)[0] for s in strings
+                if s.startswith("/") and s.endswith("/" + prog) and " " not in s}
+        if len(dirs) == 1:
+            return dirs.pop()
+    dirs = {s for s in strings if _LIBEXEC_BIN.fullmatch(s)}
+    return dirs.pop() if len(dirs) == 1 else None
+
+
 def xen_device_model_path(subject: Subject) -> str | None:
     """The qemu-xen path libxl execs (QEMU_XEN_PATH): read from the .rodata of the
-    libxenlight in the toolstack's closure, else the upstream default
-    /usr/lib/xen/bin/qemu-system-i386."""
+    libxenlight in the toolstack's closure (any absolute path to a qemu binary, or a bare
+    name looked up in $PATH), else the upstream default /usr/lib/xen/bin/qemu-system-i386;
+    unknown when the library was read but shows no single such path."""
     if not _toolstack(subject):
         return None
     strings = _strings(subject)
-    if strings:
-        for s in strings:
-            if s.startswith("/") and s.endswith("qemu-system-i386") and " " not in s:
-                return s
-        if "qemu-system-i386" in strings:
-            return "qemu-system-i386"  # --with-system-qemu=yes: looked up in $PATH
-    else:
+    if strings is None:
         require(subject, "libxl", "libxenlight, whose compiled-in QEMU_XEN_PATH says where "
                 "libxl starts the device model")
-    return DEFAULT_QEMU
+        return DEFAULT_QEMU
+    return qemu_xen_path(strings)
 
 
 fact("xen.device_model_path", _P)(xen_device_model_path)
 
 
-def _bindir(subject: Subject, what: str) -> str:
-    strings = _strings(subject) or ()
-    if not strings:
+def _bindir(subject: Subject, what: str) -> str | None:
+    strings = _strings(subject)
+    if strings is None:
         require(subject, "libxl", "libxenlight, whose compiled-in private bin directory "
                 f"says where libxl runs {what}")
-    for s in strings:
-        if s.endswith("/libxl-save-helper"):
-            return s.rsplit("/", 1)[0]
-    for s in strings:
-        if re.fullmatch(r"/usr/lib(?:64|exec)?/xen[-\d.]*/bin", s):
-            return s
-    return DEFAULT_BINDIR
+        return DEFAULT_BINDIR
+    return libexec_bin(strings)
 
 
 def shipped_in(arts: list[Artifact], path: str) -> bool | None:
@@ -164,9 +196,8 @@ def xen_device_model_shipped(subject: Subject) -> bool | None:
 
 def xen_save_helper_path(subject: Subject) -> str | None:
     """Where libxl runs libxl-save-helper (its private bin dir, from libxenlight's strings)."""
-    if not _toolstack(subject):
-        return None
-    return f"{_bindir(subject, 'libxl-save-helper')}/libxl-save-helper"
+    bindir = _bindir(subject, "libxl-save-helper") if _toolstack(subject) else None
+    return None if bindir is None else f"{bindir}/libxl-save-helper"
 
 
 fact("xen.save_helper_path", _P)(xen_save_helper_path)
@@ -222,9 +253,8 @@ fact("xen.version_code", _P)(xen_version_code)
 
 def xen_qemu_dm_path(subject: Subject) -> str | None:
     """Where libxl runs qemu-xen-traditional (`<private bindir>/qemu-dm`)."""
-    if not _toolstack(subject):
-        return None
-    return f"{_bindir(subject, 'qemu-dm')}/qemu-dm"
+    bindir = _bindir(subject, "qemu-dm") if _toolstack(subject) else None
+    return None if bindir is None else f"{bindir}/qemu-dm"
 
 
 fact("xen.qemu_dm_path", _P)(xen_qemu_dm_path)
