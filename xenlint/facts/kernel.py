@@ -246,6 +246,22 @@ def kernel_modules_not_shipped(subject: Subject) -> str | None:
     return ", ".join(n.replace("_", "-") for n, s in states.items() if s == "m-not-shipped")
 
 
+_BOOT_IMAGE = re.compile(r"/boot/(?:vmlinu[xz]|bzImage|Image|kernel)-[^/]+$")
+
+
+@fact("kernel.installs_in_boot", _K)
+def kernel_installs_in_boot(subject: Subject) -> bool | None:
+    """Whether the kernel is a package or root tree that puts a kernel image in /boot, where
+    grub's scripts look for it and its /boot/config-<release>. False for a bare image or
+    config, and for a package carrying a kernel elsewhere (an installer's netboot kernel)."""
+    art = subject.artifact
+    if art is None:
+        return None
+    if art.kind in (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG):
+        return False
+    return any(_BOOT_IMAGE.match(p) for p in art.files)
+
+
 @fact("kernel.config_shipped", _K)
 def kernel_config_shipped(subject: Subject) -> bool | None:
     """Whether the kernel comes with a readable config: /boot/config-<release> in the package

@@ -14,6 +14,7 @@ from xenlint.artifact import Artifact, EntryType
 from xenlint.facts import Subject, fact
 from xenlint.facts import pkgset as ps
 from xenlint.facts import scripts as sc
+from xenlint.limits import resolve_link
 
 _P = ("package",)
 MAN_DIRS = ("/usr/share/man/", "/usr/man/")
@@ -148,15 +149,24 @@ def package_core_man_pages_missing(subject: Subject) -> str | None:
     return missing
 
 
+_XEN_COMMAND = re.compile(r"(xen|xl$|xl-)")
+
+
 def xen_commands(art: Artifact, within: ps.PackageSet | None = None) -> list[str]:
-    return [c for c in ps.commands(art, within)
-            if re.match(r"(xen|xl$|xl-)", c.rsplit("/", 1)[-1])]
+    """Every command a Xen package puts on $PATH, whatever its name (oxenstored, gdbsx,
+    flask-*, vchan-socket-proxy): a Xen package is one named xen* or shipping a xen*/xl
+    command. Another package's commands are its own business."""
+    found = ps.commands(art, within)
+    name = art.package.name if art.package is not None else ""
+    if name.startswith("xen") or any(_XEN_COMMAND.match(c.rsplit("/", 1)[-1]) for c in found):
+        return found
+    return []
 
 
 @fact("package.commands_without_man_pages", _P)
 def package_commands_without_man_pages(subject: Subject) -> str | None:
-    """Xen commands (xen*, xl on $PATH) the package ships that have no man page anywhere in
-    the run, comma-separated ("" when every one has a page)."""
+    """Commands a Xen package puts on $PATH (whatever their names) that have no man page
+    anywhere in the run, comma-separated ("" when every one has a page)."""
     art = _art(subject)
     if art is None:
         return None
@@ -288,3 +298,112 @@ def packages_grub_xen_generator(subject: Subject) -> str:
             if re.match(r"/etc/grub\.d/\d\d_\w*xen\w*$", path):
                 return path
     return ""
+
+
+# Where a link may point at what the running system makes, not at what a package ships.
+_RUNTIME_TARGETS = ("/etc/alternatives/", "/proc/", "/sys/", "/dev/", "/run/", "/var/",
+                    "/tmp/")
+# merged /usr: /bin, /sbin and /lib are links to their /usr twins on the installed system
+_MERGED = (("/bin/", "/usr/bin/"), ("/sbin/", "/usr/sbin/"), ("/lib/", "/usr/lib/"),
+           ("/lib64/", "/usr/lib64/"))
+
+
+def is_xen_package(art: Artifact, within: ps.PackageSet | None = None) -> bool:
+    """A package of Xen's own: named xen*/libxen*, or shipping xen*/xl commands."""
+    name = art.package.name if art.package is not None else ""
+    return name.startswith(("xen", "libxen")) or (bool(
+        xen_commands(art, within)) and not name.startswith("qemu"))
+
+
+def _could_ship_xen_files(name: str) -> bool:
+    """Whether a package that is not in the run could ship a Xen file: Xen's own packages
+    and qemu's; an absent libc6 or python3 ships none."""
+    return "xen" in name or name.startswith("qemu")
+
+
+# RPM requirements on rpm's own features, not on a package
+_RPM_FEATURE = re.compile(r"(?:rpmlib|rtld|config)\(")
+
+
+def _spellings(path: str) -> tuple[str, ...]:
+    for short, usr in _MERGED:
+        if path.startswith(short):
+            return path, usr + path[len(short):]
+        if path.startswith(usr):
+            return path, short + path[len(usr):]
+    return (path,)
+
+
+def _absent_hard(within: ps.PackageSet, arts: list[Artifact]) -> list[str]:
+    """Names of Depends/Pre-Depends (RPM Requires) targets of `arts` that no package of the
+    run satisfies: packages that were not given, whose files are unknown."""
+    out: list[str] = []
+    for art in arts:
+        pkg = art.package
+        if pkg is None:
+            continue
+        for fname in ps.HARD:
+            for rel in getattr(pkg, fname):
+                if not within.satisfiers(rel, pkg.flavor):
+                    out += [a.name for a in ps.parse_relation(rel, pkg.flavor)
+                            if a.name not in out and not _RPM_FEATURE.match(a.name)]
+    return out
+
+
+@fact("package.symlinks_not_shipped", _P)
+def package_symlinks_not_shipped(subject: Subject) -> str | None:
+    """Symlinks of a Xen package whose target neither the package nor any package its
+    Depends/Pre-Depends (RPM Requires) reach in the run ships, as `link -> target`, each
+    followed by who ships the target elsewhere in the run, if anyone ("" when all resolve;
+    runtime places like /etc/alternatives, /proc or /var are not judged). Unknown when a
+    hard relation that is not in the run could ship a dangling target (a Xen or qemu
+    package for a Xen path; any package for another path)."""
+    art = _art(subject)
+    if art is None:
+        return None
+    within = _set(subject)
+    if not is_xen_package(art, within):
+        return ""
+    links = sorted((p, e.link_target) for p, e in art.entries.items()
+                   if e.type is EntryType.SYMLINK and e.link_target)
+    if not links:
+        return ""
+    closure = within.closure(art, ps.HARD)
+    shipped: set[str] = set()
+    dirs: set[str] = set()
+    for member in closure:
+        for path in member.entries:
+            shipped.add(path)
+            parent = path.rsplit("/", 1)[0]
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                parent = parent.rsplit("/", 1)[0]
+    absent = _absent_hard(within, closure)
+    found: list[str] = []
+    unknown = False
+    name = art.package.name if art.package is not None else ""
+    flavor = art.package.flavor if art.package is not None else ""
+    for path, raw in links:
+        target = resolve_link(path, raw)
+        # a documentation link may point at the docs of a Suggested package, by design
+        if path.startswith("/usr/share/doc/") or target.startswith(_RUNTIME_TARGETS) or \
+                any(t in shipped or t in dirs for t in _spellings(target)):
+            continue
+        shippers = [a for a in within.packages if a.package is not None
+                    and a.package.flavor == flavor and a not in closure
+                    and any(t in a.entries for t in _spellings(target))]
+        # a -common package comes in as a Depends of the packages it serves: its links
+        # into one of them resolve on every system that has it
+        if name.endswith("-common") and any(
+                art in within.closure(s, ps.HARD) for s in shippers):
+            continue
+        if any(_could_ship_xen_files(n) for n in absent) or \
+                (absent and "xen" not in target):
+            unknown = True
+            continue
+        elsewhere = sorted({a.package.name for a in shippers if a.package is not None})
+        note = ", ".join(elsewhere) if elsewhere else "nothing in the run"
+        found.append(f"{path} -> {raw} (shipped by {note})")
+    if unknown and not found:
+        return None
+    return "; ".join(found)
