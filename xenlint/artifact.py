@@ -227,11 +227,14 @@ class InitramfsInfo(ReaderInfo):
     modules: list[str]
     builtin_modules: list[str]
     kernel_releases: list[str]
-    generator: str | None  # "initramfs-tools", "dracut", or None when not recognised
+    # "initramfs-tools", "dracut", "debian-installer", or None when not recognised
+    generator: str | None
     settings: dict[str, str]
     early_microcode: bool
     listed_modules: list[str] | None = None  # initramfs-tools' conf/modules
     dracut_modules: list[str] | None = None  # dracut's modules.txt
+    # fixed-disk controller drivers packed or in modules.builtin (block, ATA, NVMe, SCSI hosts)
+    disk_drivers: list[str] = field(default_factory=list)
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({"listed_modules", "dracut_modules"})
 

@@ -130,3 +130,17 @@ def test_lzo_needs_no_external_program(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True,
                          text=True, check=True)
     assert res.stdout.strip() == "[None, None]"
+
+
+def test_debian_installer_ramdisk_is_recognised_by_its_own_markers() -> None:
+    """The netboot layout: d-i's markers, USB storage and sd_mod for firmware sticks, no
+    disk controller driver; with ahci and virtio_blk added, those two are disk drivers."""
+    base = IDIR.parents[1] / "rules" / "initramfs-missing-xen-blkfront"
+    [netboot] = read_path(base / "pass-installer-netboot-fetches-disk-drivers" / "initrd.gz")
+    assert netboot.initramfs is not None
+    assert netboot.initramfs["generator"] == "debian-installer"
+    assert netboot.initramfs["disk_drivers"] == []
+    assert "usb-storage" in netboot.initramfs["modules"]
+    [disks] = read_path(base / "fail-installer-with-disk-drivers" / "initrd.gz")
+    assert disks.initramfs is not None
+    assert disks.initramfs["disk_drivers"] == ["ahci", "virtio_blk"]

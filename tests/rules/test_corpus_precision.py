@@ -73,3 +73,13 @@ def test_only_kernels_installed_in_boot_need_a_config(corpus: Path) -> None:
     # the package ships /boot/config-*: a pass; the bare image is not a package at all
     assert not report.findings
     assert not report.unknowns
+
+
+def test_initramfs_tools_image_without_disk_drivers_keeps_its_error(corpus: Path) -> None:
+    """Only a debian-installer ramdisk fetches its disk drivers; initramfs-tools' image with
+    MODULES=list and no block driver at all cannot reach xvda."""
+    image = corpus / "initramfs" / "initrd.img-6.1.0-56-cloud-amd64.itools-list"
+    report = lint([image], "initramfs-missing-xen-blkfront",
+                  "installer-ramdisk-fetches-xen-blkfront", profiles=("installer",))
+    assert [(f.rule, f.severity) for f in report.findings] == [
+        ("initramfs-missing-xen-blkfront", "error")]

@@ -88,6 +88,18 @@ def initramfs_drivers(subject: Subject) -> dict[str, str] | None:
     return out
 
 
+@fact("initramfs.fetches_disk_drivers", _I)
+def initramfs_fetches_disk_drivers(subject: Subject) -> bool | None:
+    """Whether the image is a debian-installer ramdisk (its markers: lib/debian-installer and
+    lib/debian-installer-startup.d/) carrying no fixed-disk driver at all, packed or in its
+    modules.builtin: no block, ATA, NVMe or SCSI host driver (the netboot flavour). Such an
+    installer loads its disk drivers from the mirror as udebs once the network is up."""
+    info = _info(subject)
+    if info is None:
+        return None
+    return info.generator == "debian-installer" and not info.disk_drivers
+
+
 @fact("initramfs.releases", _I)
 def initramfs_releases(subject: Subject) -> str | None:
     """Kernel releases the image holds modules for, comma-separated."""
@@ -97,7 +109,8 @@ def initramfs_releases(subject: Subject) -> str | None:
 
 @fact("initramfs.generator", _I)
 def initramfs_generator(subject: Subject) -> str | None:
-    """Which tool made the image: initramfs-tools or dracut (unknown otherwise)."""
+    """Which tool made the image: initramfs-tools, dracut or debian-installer (unknown
+    otherwise)."""
     info = _info(subject)
     gen = info.generator if info else None
     return str(gen) if gen else None

@@ -107,8 +107,28 @@ def _dracut(art: Artifact) -> tuple[dict[str, str], list[str] | None]:
     return settings, None if mods is None else listed_names(mods)
 
 
+# debian-installer's own markers: its library dir and the start-up hooks of its init
+DI_MARKERS = ("/lib/debian-installer", "/usr/lib/debian-installer")
+DI_STARTUP = ("/lib/debian-installer-startup.d/", "/usr/lib/debian-installer-startup.d/")
+# Drivers of a fixed disk's controller: the block drivers (virtio_blk, xen-blkfront, loop ...),
+# libata and its host drivers (ahci), NVMe, and the SCSI host adapters. The SCSI core and its
+# upper-level drivers (sd_mod, sr_mod, sg), USB storage and SD cards are not: an installer
+# carries them to read firmware or a preseed file from a stick, not to install to a disk.
+_DISK_DRIVER = re.compile(r"(?:^|/)kernel/drivers/(?:block|ata|nvme)/.*\.ko(?:\.[a-z0-9]+)?$"
+                          r"|(?:^|/)kernel/drivers/scsi/(?!scsi_|sd_mod|sr_mod|sg\.|st\.|ch\."
+                          r"|ses\.|enclosure\.|raid_class\.)[^/]+(?:/[^/]+)*\.ko"
+                          r"(?:\.[a-z0-9]+)?$")
+
+
+def is_disk_driver(path: str) -> bool:
+    """Whether a module path (packed, or a modules.builtin line) drives a fixed disk."""
+    return _DISK_DRIVER.search(path) is not None
+
+
 def generator(art: Artifact) -> str | None:
     e = art.entries
+    if any(m in e for m in DI_MARKERS) and any(p.startswith(DI_STARTUP) for p in e):
+        return "debian-installer"
     if ITOOLS_CONF in e and ("/scripts/init-top" in e or "/scripts" in e):
         return "initramfs-tools"
     if any(f"{d}/{m}" in e for d in DRACUT_DIRS for m in ("build-parameter.txt", "modules.txt")):
@@ -120,6 +140,7 @@ def derive_facts(art: Artifact, segments: list[Segment]) -> InitramfsInfo:
     modules: set[str] = set()
     releases: set[str] = set()
     builtin: set[str] = set()
+    disk: set[str] = set()
     for path, entry in art.entries.items():
         m = MODULES_DIR_RE.match(path)
         if not m:
@@ -129,10 +150,15 @@ def derive_facts(art: Artifact, segments: list[Segment]) -> InitramfsInfo:
             stem = module_stem(path)
             if stem:
                 modules.add(stem)
+                if is_disk_driver(path):
+                    disk.add(stem)
             elif BUILTIN_RE.match(path):
                 text = _text(art, path)
                 if text:
                     builtin.update(builtin_names(text))
+                    disk.update(module_stem(ln.strip()) or "" for ln in text.splitlines()
+                                if is_disk_driver(ln.strip()))
+    disk.discard("")
     gen = generator(art)
     settings: dict[str, str] = {}
     listed = dracut_modules = None
@@ -150,4 +176,5 @@ def derive_facts(art: Artifact, segments: list[Segment]) -> InitramfsInfo:
         early_microcode=any(p.startswith("/kernel/x86/microcode/") for p in art.entries),
         listed_modules=listed,
         dracut_modules=dracut_modules,
+        disk_drivers=sorted(disk),
     )
