@@ -36,15 +36,18 @@ def _set(subject: Subject) -> ps.PackageSet:
 
 def is_xen_meta(art: Artifact, within: ps.PackageSet | None = None) -> bool:
     """A Xen meta-package: it ships nothing but its own changelog/copyright-style docs (a
-    package shipping Xen documentation proper is the doc package, not a meta-package), and
-    is named for Xen or relates to Xen packages."""
+    package shipping Xen documentation proper is the doc package, not a meta-package), pulls
+    other packages in, and is named for Xen or relates to Xen packages."""
     pkg = art.package
     if pkg is None:
         return False
     if any(not p.startswith(("/usr/share/doc/", "/usr/share/lintian/", "/usr/share/bug/"))
            or is_xen_doc(p) for p in ps.files(art, within)):
         return False
-    rel_names = " ".join(pkg.depends + pkg.pre_depends + pkg.recommends + pkg.provides)
+    pulls = pkg.depends + pkg.pre_depends + pkg.recommends
+    if not pulls:  # it pulls nothing in: a documentation or licence package (xen-licenses)
+        return False
+    rel_names = " ".join(pulls + pkg.provides)
     return pkg.name.startswith("xen") or bool(re.search(r"\bxen-(hypervisor|utils|tools)",
                                                          rel_names))
 

@@ -22,7 +22,9 @@ capture.want("/etc/init.d/*", "/etc/rc.d/init.d/*", "/usr/lib/systemd/system/*.s
 # Scripts that run after unpacking; the bootloader or the init system is touched there.
 POST_SCRIPTS = ("postinst", "%post", "%posttrans", "%trigger", "triggers", "config")
 _BOOTLOADER = re.compile(r"\b(update-grub2?|grub2?-mkconfig|grubby|update-bootloader|"
-                         r"kernel-install|perl-Bootloader|pbl)\b")
+                         r"kernel-install|perl-Bootloader|pbl)\b"
+                         # XenServer/XCP-ng: the menu boots /boot/xen.gz, which %post re-points
+                         r"|\bln\s+-s\w*\s+\S+\s+/boot/xen\.gz\b")
 _SET_DEFAULT = re.compile(r"\b(grub2?-set-default|grubby\s+[^\n]*--set-default|"
                           r"update-bootloader\s+[^\n]*--default)")
 # How a name gets enabled: sysv registration, systemd enable or preset (what %systemd_post
@@ -37,6 +39,8 @@ _ENABLERS = (
     re.compile(rf"\bdeb-systemd-helper\s+enable\s+((?:{_N}[ \t]*)+)"),
     re.compile(rf"\bsystemctl\s+(?:--[\w-]+\s+)*(?:enable|preset)\s+((?:{_N}[ \t]*)+)"),
     re.compile(rf"%(?:systemd_post|service_add_post)\s+((?:{_N}[ \t]*)+)"),
+    # %systemd_post as Fedora expands it since systemd 249: presets, like systemctl preset
+    re.compile(rf"\bsystemd-update-helper\s+install-system-units\s+((?:{_N}[ \t]*)+)"),
 )
 
 
