@@ -153,6 +153,10 @@ def test_xen_meta_package_detection() -> None:
     assert not pk.is_xen_meta(pkg("linux-image-cloud-amd64",
                                   files=("/usr/share/doc/linux-image-cloud-amd64/copyright",)))
     assert not pk.is_xen_meta(pkg("xen-utils", files=("/usr/sbin/xl",)))
+    # CentOS 7's xen-licenses: the %doc licence texts, no relations
+    assert not pk.is_xen_meta(pkg("xen-licenses", files=(
+        "/usr/share/doc/xen-licenses-4.8.0/COPYING",
+        "/usr/share/doc/xen-licenses-4.8.0/tools/firmware/LICENSE")))
 
 
 def test_path_status_follows_symlinks_across_packages() -> None:

@@ -22,6 +22,7 @@ capture.want("/etc/modprobe.d/*", "/lib/modprobe.d/*", "/usr/lib/modprobe.d/*")
 # man pages every toolstack should bring (xl's own and its two config formats)
 CORE_MAN_PAGES = ("xl.1", "xl.cfg.5", "xl.conf.5")
 XENSTORE_CLI = ("xenstore-read", "xenstore-write", "xenstore-ls")
+_LICENCE = re.compile(r"(?:COPYING|LICEN[CS]E)(?:[._-].*)?$", re.I)
 _DOC_EXT = (".html", ".pdf", ".txt", ".md", ".pandoc", ".markdown", ".htm")
 
 
@@ -36,18 +37,19 @@ def _set(subject: Subject) -> ps.PackageSet:
 
 def is_xen_meta(art: Artifact, within: ps.PackageSet | None = None) -> bool:
     """A Xen meta-package: it ships nothing but its own changelog/copyright-style docs (a
-    package shipping Xen documentation proper is the doc package, not a meta-package), pulls
-    other packages in, and is named for Xen or relates to Xen packages."""
+    package shipping Xen documentation proper is the doc package, and one shipping only
+    licence texts the licence package, not a meta-package), and is named for Xen or relates
+    to Xen packages."""
     pkg = art.package
     if pkg is None:
         return False
     if any(not p.startswith(("/usr/share/doc/", "/usr/share/lintian/", "/usr/share/bug/"))
            or is_xen_doc(p) for p in ps.files(art, within)):
         return False
-    pulls = pkg.depends + pkg.pre_depends + pkg.recommends
-    if not pulls:  # it pulls nothing in: a documentation or licence package (xen-licenses)
-        return False
-    rel_names = " ".join(pulls + pkg.provides)
+    files = ps.files(art, within)
+    if files and all(_LICENCE.match(p.rsplit("/", 1)[-1]) for p in files):
+        return False  # a package of licence texts (Fedora's and CentOS' xen-licenses)
+    rel_names = " ".join(pkg.depends + pkg.pre_depends + pkg.recommends + pkg.provides)
     return pkg.name.startswith("xen") or bool(re.search(r"\bxen-(hypervisor|utils|tools)",
                                                          rel_names))
 
