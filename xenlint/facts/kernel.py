@@ -360,3 +360,28 @@ def module_xenbus_alias(subject: Subject) -> str | None:
     if not info or not info.name:
         return None
     return XENBUS_ALIASES.get(canonical(info.name))
+
+
+def dom0_capable(cfg: dict[str, str]) -> bool:
+    return cfg.get("CONFIG_XEN_DOM0") == "y" or cfg.get("CONFIG_XEN_PRIVILEGED_GUEST") == "y"
+
+
+@fact("kernel.dom0_flavours_in_set", _K)
+def kernel_dom0_flavours_in_set(subject: Subject) -> str | None:
+    """Releases of the other kernels given in the same run (packages, images, configs, root
+    trees) whose config says they can run as dom0 (CONFIG_XEN_DOM0=y), comma-separated; ""
+    when none does. A distribution that also ships a dom0-capable flavour builds the others
+    (Debian's cloud flavour) for guests on purpose."""
+    own = release(unit(subject))
+    found: set[str] = set()
+    for top in subject.run.artifacts:
+        if top is subject.artifact or top.kind is Kind.INITRAMFS:
+            continue
+        images, configs, _trees = parts(top)
+        if not (images or configs):
+            continue
+        rel = release(top)
+        cfg = config(top)
+        if rel and rel != own and cfg is not None and dom0_capable(cfg):
+            found.add(rel)
+    return ", ".join(sorted(found))
