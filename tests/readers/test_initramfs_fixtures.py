@@ -138,9 +138,9 @@ def test_debian_installer_ramdisk_is_recognised_by_its_own_markers() -> None:
     base = IDIR.parents[1] / "rules" / "initramfs-missing-xen-blkfront"
     [netboot] = read_path(base / "pass-installer-netboot-fetches-disk-drivers" / "initrd.gz")
     assert netboot.initramfs is not None
-    assert netboot.initramfs["generator"] == "debian-installer"
-    assert netboot.initramfs["disk_drivers"] == []
-    assert "usb-storage" in netboot.initramfs["modules"]
+    assert netboot.initramfs.generator == "debian-installer"
+    assert netboot.initramfs.disk_drivers == []
+    assert "usb-storage" in netboot.initramfs.modules
     [disks] = read_path(base / "fail-installer-with-disk-drivers" / "initrd.gz")
     assert disks.initramfs is not None
-    assert disks.initramfs["disk_drivers"] == ["ahci", "virtio_blk"]
+    assert disks.initramfs.disk_drivers == ["ahci", "virtio_blk"]
