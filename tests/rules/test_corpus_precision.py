@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXTURES
 from xenlint.engine.lint import LintOptions, lint_paths
 from xenlint.finding import Report
 
@@ -57,13 +58,28 @@ def test_xenstore_control_dangles_without_xen_utils_common(corpus: Path) -> None
     assert not report.unknowns
 
 
-def test_xenstore_utils_alone_is_unknown_not_a_finding(corpus: Path) -> None:
-    """Alone, libxenstore4 (a Xen package, absent) could ship the wrapper as far as the run
-    shows; libc6 could not."""
+def test_xenstore_utils_alone_still_dangles(corpus: Path) -> None:
+    """Alone, its Depends are libc6 and libxenstore4, neither of which ships a Xen command
+    (xenlint/data/package-sets.toml): the link dangles on every system without
+    xen-utils-common."""
     report = lint([corpus / "deb" / f"xenstore-utils_{XV}_amd64.deb"],
                   "symlink-target-not-shipped")
+    assert [f.message for f in report.findings] == [
+        "xenstore-utils ships symlinks to files that neither it nor its Depends ship: "
+        "/usr/bin/xenstore-control -> ../lib/xen-common/bin/xen-utils-wrapper (shipped by "
+        "nothing in the run)"]
+
+
+def test_a_target_an_absent_depends_could_ship_is_unknown() -> None:
+    """xenstore-utils that Depends on xen-utils-common, checked without it: unknown, and
+    the unknown names the absent package."""
+    deb = FIXTURES / "rules" / "symlink-target-not-shipped" / \
+        "pass-wrapper-package-depended-on" / "xenstore-utils_4.17.0-1_amd64.deb"
+    report = lint([deb], "symlink-target-not-shipped")
     assert not report.findings
-    assert [u.rule for u in report.unknowns] == ["symlink-target-not-shipped"]
+    [unknown] = report.unknowns
+    assert unknown.absent_packages == ("xen-utils-common",)
+    assert "xen-utils-common" in unknown.reason
 
 
 def test_only_kernels_installed_in_boot_need_a_config(corpus: Path) -> None:

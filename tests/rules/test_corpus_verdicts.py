@@ -91,6 +91,12 @@ EXPECTED_WHOLE: set[Verdict] = {
     # /usr/bin/xenstore-control links to xen-utils-common's wrapper, not a Depends
     (DEB_XENSTORE, "symlink-target-not-shipped", "dom0"),
     (DEB_XENSTORE, "symlink-target-not-shipped", "domu"),
+    (RPM_XENSTORE, "symlink-target-not-shipped", "dom0"),
+    (RPM_XENSTORE, "symlink-target-not-shipped", "domu"),
+    # alien's xen-utils-common links /usr/bin/pygrub into xen-4.17's bin dir, and requires
+    # only sonames, /bin/sh and python3: no Xen package that could ship pygrub
+    (RPM_COMMON, "symlink-target-not-shipped", "dom0"),
+    (RPM_COMMON, "symlink-target-not-shipped", "domu"),
 }
 
 

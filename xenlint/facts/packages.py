@@ -11,7 +11,7 @@ import re
 
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType
-from xenlint.facts import Subject, fact
+from xenlint.facts import Absent, Subject, fact
 from xenlint.facts import pkgset as ps
 from xenlint.facts import scripts as sc
 from xenlint.limits import resolve_link
@@ -320,12 +320,6 @@ def is_xen_package(art: Artifact, within: ps.PackageSet | None = None) -> bool:
         xen_commands(art, within)) and not name.startswith("qemu"))
 
 
-def _could_ship_xen_files(name: str) -> bool:
-    """Whether a package that is not in the run could ship a Xen file: Xen's own packages
-    and qemu's; an absent libc6 or python3 ships none."""
-    return "xen" in name or name.startswith("qemu")
-
-
 # RPM requirements on rpm's own features, not on a package
 _RPM_FEATURE = re.compile(r"(?:rpmlib|rtld|config)\(")
 
@@ -339,30 +333,14 @@ def _spellings(path: str) -> tuple[str, ...]:
     return (path,)
 
 
-def _absent_hard(within: ps.PackageSet, arts: list[Artifact]) -> list[str]:
-    """Names of Depends/Pre-Depends (RPM Requires) targets of `arts` that no package of the
-    run satisfies: packages that were not given, whose files are unknown."""
-    out: list[str] = []
-    for art in arts:
-        pkg = art.package
-        if pkg is None:
-            continue
-        for fname in ps.HARD:
-            for rel in getattr(pkg, fname):
-                if not within.satisfiers(rel, pkg.flavor):
-                    out += [a.name for a in ps.parse_relation(rel, pkg.flavor)
-                            if a.name not in out and not _RPM_FEATURE.match(a.name)]
-    return out
-
-
 @fact("package.symlinks_not_shipped", _P)
 def package_symlinks_not_shipped(subject: Subject) -> str | None:
     """Symlinks of a Xen package whose target neither the package nor any package its
     Depends/Pre-Depends (RPM Requires) reach in the run ships, as `link -> target`, each
     followed by who ships the target elsewhere in the run, if anyone ("" when all resolve;
     runtime places like /etc/alternatives, /proc or /var are not judged). Unknown when a
-    hard relation that is not in the run could ship a dangling target (a Xen or qemu
-    package for a Xen path; any package for another path)."""
+    hard relation that is not in the run could ship a dangling target (a Xen package, as
+    for toolstack files, for a Xen path; any package for another path)."""
     art = _art(subject)
     if art is None:
         return None
@@ -383,9 +361,11 @@ def package_symlinks_not_shipped(subject: Subject) -> str | None:
             while parent and parent not in dirs:
                 dirs.add(parent)
                 parent = parent.rsplit("/", 1)[0]
-    absent = _absent_hard(within, closure)
+    absent = [n for n in within.absent(art, ps.HARD) if not _RPM_FEATURE.match(n)]
+    # an absent Xen package could ship a Xen file; an absent libc6 or python3 ships none
+    xen_carriers = [n for n in absent if ps.could_carry(n, "toolstack")]
     found: list[str] = []
-    unknown = False
+    undecided: list[str] = []
     name = art.package.name if art.package is not None else ""
     flavor = art.package.flavor if art.package is not None else ""
     for path, raw in links:
@@ -402,13 +382,15 @@ def package_symlinks_not_shipped(subject: Subject) -> str | None:
         if name.endswith("-common") and any(
                 art in within.closure(s, ps.HARD) for s in shippers):
             continue
-        if any(_could_ship_xen_files(n) for n in absent) or \
-                (absent and "xen" not in target):
-            unknown = True
+        carriers = xen_carriers if "xen" in target else absent
+        if carriers:
+            undecided += [n for n in carriers if n not in undecided]
             continue
         elsewhere = sorted({a.package.name for a in shippers if a.package is not None})
         note = ", ".join(elsewhere) if elsewhere else "nothing in the run"
         found.append(f"{path} -> {raw} (shipped by {note})")
-    if unknown and not found:
-        return None
+    if undecided and not found:
+        verb = "is" if len(undecided) == 1 else "are"
+        raise Absent(f"{', '.join(undecided)} {verb} not in the run and could ship the "
+                     "target of a symlink the package ships", undecided)
     return "; ".join(found)
