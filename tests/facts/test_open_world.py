@@ -239,3 +239,43 @@ def test_a_run_of_two_architectures_is_two_package_sets() -> None:
 ])
 def test_which_absent_packages_could_carry_what(name: str, evidence: str, ok: bool) -> None:
     assert ps.could_carry(name, evidence) is ok
+
+
+# --- remedies -------------------------------------------------------------------------
+
+def _suggestion(meta: Artifact, *others: Artifact) -> object:
+    from xenlint.engine.evaluate import build_subjects
+
+    [subject] = [s for s in build_subjects([meta, *others]) if s.artifact is meta]
+    return subject.get("package.suggest_hypervisor")
+
+
+def test_a_fix_names_a_package_of_the_meta_packages_own_architecture() -> None:
+    from xenlint.artifact import Entry, EntryType
+
+    meta = _pkg("xen-system-arm64", "arm64", depends="xen-utils-4.17")
+    meta.package.version = "4.17.7-1"  # type: ignore[union-attr]
+    amd = _pkg("xen-hypervisor-4.17-amd64", "amd64")
+    amd.entries["/boot/xen-4.17-amd64.gz"] = Entry("/boot/xen-4.17-amd64.gz", EntryType.FILE)
+    assert _suggestion(meta, amd) == "xen-hypervisor-4.17-arm64"
+    arm = _pkg("xen-hypervisor-4.17-arm64", "arm64")
+    arm.entries["/boot/xen-4.17-arm64"] = Entry("/boot/xen-4.17-arm64", EntryType.FILE)
+    assert _suggestion(meta, amd, arm) == "xen-hypervisor-4.17-arm64"
+
+
+def test_a_fix_never_suggests_a_relation_the_package_already_has() -> None:
+    meta = _pkg("xen-system-arm64", "arm64", depends="xen-hypervisor-4.17-arm64")
+    meta.package.version = "4.17.7-1"  # type: ignore[union-attr]
+    # present, but shipping no hypervisor: the relation exists, there is nothing to add
+    empty = _pkg("xen-hypervisor-4.17-arm64", "arm64")
+    assert _suggestion(meta, empty) == ""
+    from xenlint.engine.remedies import Group, relations
+    from xenlint.finding import Finding
+
+    fix = "# Add the package, e.g. Debian control:\nDepends: \n# RPM spec:\nRequires: "
+    group = Group("dependency", "t", "package xen-system-arm64", "deb",
+                  [Finding("r", Severity.ERROR, "dom0", (), "t", None, "m", fix)],
+                  [("r", fix)])
+    deb, rpm, prose = relations(group)
+    assert (deb, rpm) == ({}, [])
+    assert not any(p.strip().startswith(("Depends", "Requires")) for p in prose)

@@ -36,6 +36,7 @@ _ADD_DRIVERS = re.compile(r'^(?:add_drivers|force_drivers)\s*\+?=\s*"([^"]*)"\s*
 _SETTING = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _MODULE = re.compile(r"^[A-Za-z0-9_-]+$")
 _RELATION = re.compile(r"^(Pre-Depends|Depends|Recommends|Suggests|Requires)\s*:\s*(.+)$")
+_EMPTY_RELATION = re.compile(r"^(Pre-Depends|Depends|Recommends|Suggests|Requires)\s*:\s*$")
 _SYNTAX_HEADING = re.compile(
     r"[,;]?\s*(?:e\.g\.\s*)?(?:in\s+)?(?:the\s+)?(?:Debian control|an?\s+RPM spec|RPM spec)"
     r"(?: file)?\s*:?\s*$", re.IGNORECASE)
@@ -250,7 +251,9 @@ def _fix_relations(fix: str, prose: list[str]) -> tuple[dict[str, list[str]], li
             continue
         m = _RELATION.match(line)
         if m is None:
-            _prose(prose, line)
+            # a field the fix left empty: the relation it would add is there already
+            if _EMPTY_RELATION.match(line) is None:
+                _prose(prose, line)
             continue
         name, items = m.group(1), [i.strip() for i in m.group(2).split(",") if i.strip()]
         if name == "Requires" or (name == "Recommends" and style == "rpm"):

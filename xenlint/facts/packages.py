@@ -120,6 +120,69 @@ def _reach(subject: Subject, test: str) -> str | None:
     return ""
 
 
+def related_names(art: Artifact) -> set[str]:
+    """Every name the package's relations (Pre-Depends, Depends, Recommends, Suggests)
+    already give, any alternative: a fix never suggests one of them again."""
+    pkg = art.package
+    if pkg is None:
+        return set()
+    return {alt.name for rel in (*pkg.pre_depends, *pkg.depends, *pkg.recommends,
+                                 *pkg.suggests)
+            for alt in ps.parse_relation(rel, pkg.flavor)}
+
+
+# What a Xen meta-package should relate to when the set holds none: Debian's names, for the
+# meta-package's own Xen release and architecture, and Fedora's.
+_SUGGEST = {"hypervisor": ("xen-hypervisor-{release}-{arch}", "xen-hypervisor"),
+            "toolstack": ("xen-utils-{release}", "xen-runtime"),
+            "docs": ("xen-doc", "xen-doc")}
+
+
+def _suggest(subject: Subject, test: str) -> str | None:
+    """A package for the meta-package to relate to so that it reaches `test`: one of its
+    own architecture's set that ships it, else the distribution's usual name for the
+    meta-package's release and architecture; "" when that is a relation it already has."""
+    art = _art(subject)
+    if art is None or art.package is None:
+        return None
+    pkg = art.package
+    within = _set(subject)
+    have = related_names(art)
+    for dep in within.packages:
+        if dep is art or dep.package is None or dep.package.flavor != pkg.flavor or \
+                not ps.arch_fits(dep, ps.machine(pkg.architecture), None, pkg.flavor):
+            continue
+        if (test == "hypervisor" and ps.hypervisor_files(dep, within)) or \
+                (test == "toolstack" and ps.real_binaries(dep, "xl", within)) or \
+                (test == "docs" and any(is_xen_doc(p) for p in ps.files(dep, within))):
+            return "" if dep.package.name in have else dep.package.name
+    m = re.match(r"(?:\d+:)?(\d+\.\d+)", pkg.version)
+    deb_name, rpm_name = _SUGGEST[test]
+    name = rpm_name if pkg.flavor == "rpm" else deb_name.format(
+        release=m.group(1) if m else "X.Y", arch=pkg.architecture)
+    return "" if name in have else name
+
+
+@fact("package.suggest_hypervisor", _P)
+def package_suggest_hypervisor(subject: Subject) -> str | None:
+    """The package a meta-package should depend on to bring the hypervisor: one of its own
+    architecture that ships it in the set, else e.g. xen-hypervisor-4.17-arm64 for
+    xen-system-arm64 4.17; "" when it already names that one."""
+    return _suggest(subject, "hypervisor")
+
+
+@fact("package.suggest_toolstack", _P)
+def package_suggest_toolstack(subject: Subject) -> str | None:
+    """The package a meta-package should depend on to bring xl (as suggest_hypervisor)."""
+    return _suggest(subject, "toolstack")
+
+
+@fact("package.suggest_docs", _P)
+def package_suggest_docs(subject: Subject) -> str | None:
+    """The package a meta-package should depend on to bring the Xen documentation."""
+    return _suggest(subject, "docs")
+
+
 @fact("package.reaches_hypervisor", _P)
 def package_reaches_hypervisor(subject: Subject) -> str | None:
     """The package of the closure that ships a hypervisor (`/boot/xen*`), or ""."""
