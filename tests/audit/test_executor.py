@@ -91,12 +91,8 @@ def test_jobs_default_to_all_cores() -> None:
 
 
 def test_unknown_executor_is_a_usage_error() -> None:
-    try:
-        executor_for("dask://scheduler:8786", 2)
-    except ValueError as exc:
-        assert "docs/audit.md" in str(exc)
-    else:
-        raise AssertionError("dask:// accepted without an adapter")
+    with pytest.raises(ValueError, match="dask://HOST:PORT"):
+        executor_for("ray://head:10001", 2)
 
 
 def test_per_artifact_timer_turns_a_blocked_read_into_an_error(

@@ -17,6 +17,7 @@ from xenlint.audit import debrepo, targets
 from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.targets import SPLIT_BYTES, index_jobs
 from xenlint.engine.lint import LintOptions
+from xenlint.facts import Paths
 from xenlint.limits import Limits
 
 OPTIONS = LintOptions(search_config=False)
@@ -119,20 +120,23 @@ def test_a_suite_with_contents_is_parsed_in_pieces_each_keeping_its_own_files(
     root = _big(tmp_path, contents=True)
     suite = root / "dists" / "big"
     [job] = index_jobs(str(root), Limits(), pieces=4)
-    assert len(job.pieces) == 4
+    assert len(job.pieces) == 4 + 2  # the index's four, one per Contents file
     whole = debrepo.read_suite(root, suite, Limits())
     files = {a.package.name: set(a.entries) for a in whole[0] if a.package}
     assert files["pkg-0000"] == {"/usr/bin/pkg0", "/usr/share/doc/pkg-0000/copyright"}
     assert files["pkg-0002"] == {"/usr/lib/shared"}  # a path two packages ship
     assert files["pkg-0003"] == {"/usr/lib/shared", "/usr/bin/with space"}
     assert not files["pkg-0004"]
-    parts = [debrepo.read_part(root, suite, Limits(), k, 4) for k in range(4)]
-    joined = debrepo.join_parts(parts)
+    joined = job.result([piece() for piece in job.pieces])
     assert [(a.path, a.entries, a.meta) for a in joined[0]] == \
         [(a.path, a.entries, a.meta) for a in whole[0]]
-    # a piece keeps the file lists of its own packages only
-    assert debrepo.contents_by_arch(suite, Limits(), {"pkg-0003", "pkg-0004"}) == \
-        {"amd64": {"pkg-0003": ["/usr/lib/shared", "/usr/bin/with space"]}}
+    contents = debrepo.contents_files(suite)
+    joined = debrepo.join_parts([debrepo.read_part(root, suite, Limits()),
+                                 *(debrepo.contents_piece(p, Limits()) for p in contents)])
+    assert [(a.path, a.entries) for a in joined[0]] == [(a.path, a.entries) for a in whole[0]]
+    assert debrepo.file_lists(suite / "Contents-amd64", Limits()) == {
+        "pkg-0000": ["/usr/bin/pkg0"], "pkg-0002": ["/usr/lib/shared"],
+        "pkg-0003": ["/usr/lib/shared", "/usr/bin/with space"]}
 
 
 def test_an_audit_in_pieces_reports_what_a_serial_one_does(tmp_path: Path) -> None:
@@ -160,10 +164,11 @@ def test_a_piece_that_kills_its_worker_is_the_suites_error(
     root = _big(tmp_path)
     real = index_jobs
 
-    def one_piece_dies(target: str, limits: Limits, pieces: int = 1) -> list:
+    def one_piece_dies(target: str, limits: Limits, pieces: int = 1,
+                       keep: Paths | None = None) -> list:
         import dataclasses
         return [dataclasses.replace(j, pieces=(j.pieces[0], functools.partial(_die)))
-                for j in real(target, limits, pieces)]
+                for j in real(target, limits, pieces, keep)]
 
     monkeypatch.setattr(audit_run, "index_jobs", one_piece_dies)
     result = audit(str(root), OPTIONS, AuditSettings(jobs=2))

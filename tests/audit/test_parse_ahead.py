@@ -30,6 +30,7 @@ from xenlint.audit.model import Group
 from xenlint.audit.run import AuditResult, AuditSettings, audit
 from xenlint.audit.targets import IndexJob, discover, index_jobs
 from xenlint.engine.lint import LintError, LintOptions
+from xenlint.facts import Paths
 from xenlint.limits import ArtifactError, Limits
 
 T = TypeVar("T")
@@ -429,10 +430,14 @@ def test_usage_error_abandons_the_pool_without_waiting(
         tmp_path: Path, debs: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     root = _two_suites(tmp_path, debs)
 
-    def slow_jobs(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
+    def slow_jobs(target: str, limits: Limits, pieces: int = 1,
+                  keep: Paths | None = None) -> list[IndexJob]:
         # parses that would outlive any test: waiting for them would show
         return [dataclasses.replace(j, pieces=(), compute=functools.partial(_nap, 120))
-                for j in index_jobs(target, limits, pieces)]
+                for j in index_jobs(target, limits, pieces, keep)]
+
+    def usage_error(*_args: Any) -> list[Group]:
+        raise LintError("a problem found once the parses run")
 
     abandoned: list[LocalExecutor] = []
     real_abandon = LocalExecutor.abandon
@@ -445,9 +450,15 @@ def test_usage_error_abandons_the_pool_without_waiting(
     monkeypatch.setattr(LocalExecutor, "abandon", recording)
     submits = _count_submits(monkeypatch)
     start = time.monotonic()
+    # the rules choose what of Contents to keep: a bad selection is found before any parse
     with pytest.raises(LintError, match="no rule matches 'no-such-rule'"):
         audit(str(root), LintOptions(search_config=False, select=("no-such-rule",)),
               AuditSettings(jobs=2))
+    assert submits == []
+    abandoned.clear()
+    monkeypatch.setattr(audit_run, "discover", usage_error)
+    with pytest.raises(LintError, match="once the parses run"):
+        audit(str(root), OPTIONS, AuditSettings(jobs=2))
     assert time.monotonic() - start < PROMPT
     assert len(submits) == 2  # the parses had started: there was something to abandon
     assert len(abandoned) == 1
@@ -458,11 +469,12 @@ def test_a_worker_dying_on_an_index_is_that_suites_error(
     root = _two_suites(tmp_path, debs)
     real_jobs = index_jobs
 
-    def hostile_stable(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
+    def hostile_stable(target: str, limits: Limits, pieces: int = 1,
+                       keep: Paths | None = None) -> list[IndexJob]:
         # only stable is parsed ahead, and its parse kills the worker; testing is parsed
         # by discover and its packages are opened in the pool that replaces the dead one
         return [dataclasses.replace(j, pieces=(), compute=_die)
-                for j in real_jobs(target, limits, pieces) if j.tag.endswith("/dists/stable")]
+                for j in real_jobs(target, limits, pieces, keep) if j.tag.endswith("/dists/stable")]
 
     monkeypatch.setattr(audit_run, "index_jobs", hostile_stable)
     result = audit(str(root), OPTIONS, AuditSettings(jobs=2))
@@ -478,12 +490,13 @@ def test_a_worker_dying_on_one_index_spares_the_other_suites(
     root = _two_suites(tmp_path, debs)
     real_jobs = index_jobs
 
-    def hostile_stable(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
+    def hostile_stable(target: str, limits: Limits, pieces: int = 1,
+                       keep: Paths | None = None) -> list[IndexJob]:
         # testing's parse is sound, merely slower than stable's crash (a big index)
         return [dataclasses.replace(j, pieces=(), compute=_die)
                 if j.tag.endswith("/dists/stable") else
                 dataclasses.replace(j, pieces=(), compute=functools.partial(_late, 1.0, j.compute))
-                for j in real_jobs(target, limits, pieces)]
+                for j in real_jobs(target, limits, pieces, keep)]
 
     monkeypatch.setattr(audit_run, "index_jobs", hostile_stable)
     result = audit(str(root), OPTIONS, AuditSettings(jobs=2))

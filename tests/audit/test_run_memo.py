@@ -81,3 +81,35 @@ def test_an_edited_rule_file_changes_the_rule_set_hash(tmp_path: Path) -> None:
     salts.append(salt_for(Limits(), (rules,)))
     assert salts[0] != salts[1] != salts[2]  # new size; same size, new time
     assert salts[3] == salts[2]  # files that are no rule do not count
+
+
+def test_errors_that_recur_are_replayed_and_a_timeout_is_not(tmp_path: Path) -> None:
+    from audit_repos import deb_repo, make_deb
+
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    tools = make_deb(debs, "xen-utils-9.9", files={"/usr/lib/xen-9.9/bin/xl": "x"})
+    root = deb_repo(tmp_path / "repo", {"stable": [tools]})
+    (root / "pool" / "stable" / tools.name).unlink()  # a partial mirror lacks it
+    cache = tmp_path / "cache"
+    first = audit(root, cache)
+    errors = json.loads(first[1])["errors"]
+    assert [e["message"] for e in errors] == ["is listed in the index but missing"]
+    again = audit(root, cache)
+    assert again[:2] == first[:2] and not again[2], "the absent file is met again: replayed"
+    # a read that timed out may succeed next time: never replayed
+    tree = tmp_path / "tree"
+    shutil.copytree(SAMPLES, tree)
+    slow = audit(tree, tmp_path / "c2", "--timeout", "0.000001")
+    assert any("(--timeout)" in e["message"] for e in json.loads(slow[1])["errors"])
+    assert audit(tree, tmp_path / "c2", "--timeout", "0.000001")[2]
+
+
+def test_which_read_errors_recur() -> None:
+    from xenlint.audit.model import recurs
+
+    assert recurs("is listed in the index but missing")
+    assert recurs("does not match its index (sha256)")
+    assert not recurs("took longer than 300 s to read (--timeout)")
+    assert not recurs("was abandoned: still running after 610 s (--timeout)")
+    assert not recurs("crashed the reader process (a bug in a parsing library?)")

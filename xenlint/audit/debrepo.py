@@ -2,7 +2,9 @@
 (and `<component>/debian-installer/binary-<arch>/` for the installer's udebs).
 
 Each suite is one package set. Index entries become header-only artifacts; their file
-lists come from `Contents-<arch>` when the repository has one.
+lists come from `Contents-<arch>` when the repository has one, kept to the paths the
+selected rules' facts ask about (facts.Paths). Each index and each Contents file is parsed
+once, by one piece of the suite's parse (`split`, `read_part`, `contents_piece`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import re
 from collections.abc import Collection, Container, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from sys import intern
 
 from debian.deb822 import Deb822
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package, ReaderNotes
-from xenlint.audit.index import line_blocks, lines
+from xenlint.audit.index import blocks, line_blocks, lines
 from xenlint.audit.model import inside
+from xenlint.facts import DOC_DIRS, Paths
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers.deb import package_from_fields
 
@@ -26,6 +30,10 @@ INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages.zst", "Packages.bz2", "Pa
 # the compressions an index may come in (apt's lists directory keeps lz4)
 COMPRESSED = r"(?:\.(?:gz|xz|zst|bz2|lz4))?"
 CONTENTS_RE = re.compile(rf"^Contents-(?!udeb)([\w-]+?){COMPRESSED}$")
+# "path<whitespace>section/package[,section/package...]"; the path may hold spaces
+CONTENTS_LINE = re.compile(r"^(\S.*?)\s+(\S+)$")
+# longer values are rarely shared (descriptions, long Depends lines)
+SHARED_MAX = 120
 # fields only an archive index has; the package's own control file lacks them
 INDEX_FIELDS = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
 
@@ -70,11 +78,66 @@ def contents_files(suite: Path) -> list[Path]:
     return list(chosen.values())
 
 
-def contents(suite: Path, limits: Limits,
-             wanted: Collection[str] | None = None) -> dict[str, list[str]]:
-    """package name -> files, from every Contents-<arch> of the suite (components too);
-    only for the packages `wanted`, when given (a piece of a parse keeps its own)."""
-    return read_contents(contents_files(suite), limits, wanted)
+def _prefixes(under: tuple[str, ...]) -> tuple[bytes, ...]:
+    """A Contents line's path has no leading slash, or has one, or "./"."""
+    out: list[bytes] = []
+    for prefix in under:
+        rel = prefix.lstrip("/").encode()
+        out += [rel, b"/" + rel, b"./" + rel]
+    return tuple(out)
+
+
+_DOC_LINE = _prefixes(DOC_DIRS)
+
+
+def file_lists(path: Path, limits: Limits, keep: Paths | None = None) -> dict[str, list[str]]:
+    """package name -> files, from one Contents file: the paths `keep` covers (all when
+    None) and, of every package, one more: a path outside the documentation directories
+    when it ships any (see facts.Paths). Only the lines kept are decoded and split; the
+    others cost a prefix test and, for the witness, a dictionary look-up."""
+    kept: list[bytes] = []
+    # the last column of a line (its packages) -> a line of theirs, not documentation if
+    # they ship anything else
+    witness: dict[bytes, bytes] = {}
+    under = _prefixes(keep.under) if keep is not None else ()
+    search = re.compile(b"|".join(re.escape(s.encode()) for s in keep.containing)).search \
+        if keep is not None and keep.containing else None
+    tail = b""
+    for block in blocks(path, limits):
+        block = tail + block
+        cut = block.rfind(b"\n") + 1
+        block, tail = block[:cut], block[cut:]
+        if keep is None:
+            kept += block.split(b"\n")
+            continue
+        for line in block.split(b"\n"):
+            if line.startswith(under) or (search is not None and search(line)):
+                kept.append(line)
+                continue
+            where = line[line.rfind(b" ") + 1:]
+            seen = witness.get(where)
+            if seen is None or (seen.startswith(_DOC_LINE) and not line.startswith(_DOC_LINE)):
+                witness[where] = line
+    kept.append(tail)
+    files: dict[str, list[str]] = {}
+    for raw in [*kept, *witness.values()]:
+        m = CONTENTS_LINE.match(raw.decode("utf-8", "replace").rstrip("\r"))
+        if m is None or m.group(1) == "FILE":
+            continue
+        found, where_text = m.groups()
+        for qualified in where_text.split(","):
+            entry = files.setdefault(qualified.rsplit("/", 1)[-1], [])
+            entry.append("/" + found.lstrip("/"))
+    return files
+
+
+def contents_piece(path: Path, limits: Limits, keep: Paths | None = None) -> Lists:
+    """One Contents file's piece of a suite's parse: its architecture and file lists."""
+    arch = contents_arch(path)
+    try:
+        return arch, file_lists(path, limits, keep), []
+    except ArtifactError as exc:
+        return arch, {}, [str(exc)]
 
 
 # apt's lists directory names one `<mirror>_dists_<suite>_<component>_Contents-<arch>.lz4`
@@ -95,17 +158,6 @@ def lists(path: Path, art: Artifact) -> bool:
     pkg = art.package
     return pkg is not None and (pkg.architecture == "all"
                                 or contents_arch(path) in (pkg.architecture, "all"))
-
-
-def contents_by_arch(suite: Path, limits: Limits, wanted: Collection[str] | None = None
-                     ) -> dict[str, dict[str, list[str]]]:
-    """architecture (`<arch>` of Contents-<arch>: amd64, arm64, all) -> package name -> files,
-    from every Contents file of the suite (components too); only for the packages `wanted`,
-    when given."""
-    by_arch: dict[str, list[Path]] = {}
-    for p in contents_files(suite):
-        by_arch.setdefault(contents_arch(p), []).append(p)
-    return {arch: read_contents(files, limits, wanted) for arch, files in by_arch.items()}
 
 
 def files_for(art: Artifact, by_arch: dict[str, dict[str, list[str]]]) -> list[str]:
@@ -153,9 +205,23 @@ def package_of(para: Deb822) -> Package:
     return package_from_fields(para, "an index entry", INDEX_FIELDS)
 
 
+def _compact(pkg: Package) -> None:
+    """An archive's entries repeat the same field names, relations and short values
+    (Priority, Section, Maintainer, `libc6 (>= 2.34)`) tens of thousands of times: one
+    string each, shared, and a pickle of the parse writes each once."""
+    pkg.fields = {intern(k): intern(v) if len(v) <= SHARED_MAX else v
+                  for k, v in pkg.fields.items()}
+    pkg.architecture = intern(pkg.architecture)
+    for attr in ("depends", "pre_depends", "recommends", "suggests", "provides",
+                 "conflicts", "breaks"):
+        setattr(pkg, attr, [intern(r) if len(r) <= SHARED_MAX else r
+                            for r in getattr(pkg, attr)])
+
+
 def paragraph_artifact(root: Path, para: Deb822) -> Artifact:
     """A header-only artifact; `add_files` completes it once Contents is read."""
     pkg = package_of(para)
+    _compact(pkg)
     return Artifact(str(root / para["Filename"]), Kind.DEB, package=pkg,
                     sha256=para.get("SHA256"), meta=ReaderNotes(metadata_only=True))
 
@@ -168,10 +234,17 @@ def add_files(art: Artifact, files: Iterable[str]) -> None:
     art.meta = replace(art.meta, index="Contents" if art.entries else "Packages")
 
 
-# One index paragraph's outcome: (ordinal in the suite, Filename, artifact or error text).
+# One index paragraph's outcome: (ordinal in the files read, Filename, artifact or error
+# text), and what a read of index files gives: its records and the index-level errors.
 Record = tuple[int, str, Artifact | str]
-# What one part of a suite's parse gives: its records, and the index-level errors.
 Part = tuple[list[Record], list[str]]
+# In a suite's parse: ((index, ordinal in it), Filename, outcome); a piece gives records
+# and errors (from Packages), or an architecture, its file lists and errors (from a
+# Contents file)
+SuiteRecord = tuple[tuple[int, int], str, Artifact | str]
+Records = tuple[list[SuiteRecord], list[str]]
+Lists = tuple[str, dict[str, list[str]], list[str]]
+Piece = Records | Lists
 
 
 def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
@@ -191,23 +264,30 @@ def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
         yield para
 
 
-def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int = 1) -> Part:
-    """Every `parts`-th paragraph of the suite's indexes, from the `part`-th: the unit of
-    parallel parsing. Each part reads the index files whole (decompressing is the cheap
-    share), parses only its own paragraphs, and then keeps, of the Contents file lists,
-    those of its own packages."""
-    records, errors = read_indexes(root, indexes(suite), limits, part, parts)
-    # this part's artifacts by package name, which the Contents lists then complete
-    mine = [(art.package.name, art) for _n, _f, art in records
-            if isinstance(art, Artifact) and art.package is not None]
-    try:
-        file_lists = contents_by_arch(suite, limits, {name for name, _art in mine})
-    except ArtifactError as exc:
-        errors.append(str(exc))
-        file_lists = {}
-    for _name, art in mine:
-        add_files(art, files_for(art, file_lists))
+def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int = 1,
+              only: int | None = None) -> Records:
+    """Every `parts`-th paragraph of the suite's indexes (of its `only`-th index, when
+    given), from the `part`-th: a unit of parallel parsing. A piece reads its index files
+    whole (decompressing is the cheap share) and parses its own paragraphs only; file
+    lists come from the Contents pieces (`contents_piece`)."""
+    records: list[SuiteRecord] = []
+    errors: list[str] = []
+    for k, index in enumerate(indexes(suite)):
+        if only is None or k == only:
+            recs, errs = read_indexes(root, [index], limits, part, parts)
+            records += [((k, n), filename, outcome) for n, filename, outcome in recs]
+            errors += errs
     return records, errors
+
+
+def split(suite: Path, pieces: int) -> list[tuple[int, int, int | None]]:
+    """(part, parts, index) of each Packages piece: one per index while there are enough
+    of them for `pieces` workers, each index split further while there are not."""
+    n = len(indexes(suite))
+    if pieces <= 1 or n == 0:
+        return [(0, 1, None)]
+    parts = -(-pieces // n)
+    return [(k, parts, i) for i in range(n) for k in range(parts)]
 
 
 def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 0,
@@ -243,24 +323,37 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
     return records, errors
 
 
-def join_parts(parts: list[Part]) -> tuple[list[Artifact], list[str]]:
-    """The suite's header-only artifacts (the first entry of a Filename wins) and errors,
-    in index order, from the parts of its parse."""
+def join_parts(parts: list[Piece]) -> tuple[list[Artifact], list[str]]:
+    """The suite's header-only artifacts (the first entry of a Filename wins) with their
+    file lists (`files_for`), and errors, in index order, from the pieces of its parse."""
     arts: dict[str, Artifact] = {}
     errors: list[str] = []
-    for _records, errs in parts:  # every part meets the same broken index
-        errors += [e for e in errs if e not in errors]
-    for _n, filename, outcome in sorted((r for recs, _e in parts for r in recs),
-                                        key=lambda r: r[0]):
+    records: list[SuiteRecord] = []
+    by_arch: dict[str, dict[str, list[str]]] = {}
+    for piece in parts:
+        if isinstance(piece[0], str):  # a Contents file's
+            arch, found, errs = piece
+            merged = by_arch.setdefault(arch, {})
+            for name, files in found.items():
+                merged.setdefault(name, []).extend(files)
+        else:
+            recs, errs = piece
+            records += recs
+        errors += [e for e in errs if e not in errors]  # every piece meets a broken index
+    for _n, filename, outcome in sorted(records, key=lambda r: r[0]):
         if filename in arts:
             continue
         if isinstance(outcome, str):
             errors.append(outcome)
-        else:
-            arts[filename] = outcome
+            continue
+        arts[filename] = outcome
+        add_files(outcome, files_for(outcome, by_arch))
     return list(arts.values()), errors
 
 
-def read_suite(root: Path, suite: Path, limits: Limits) -> tuple[list[Artifact], list[str]]:
-    """Header-only artifacts of a suite (deduplicated by Filename), and index errors."""
-    return join_parts([read_part(root, suite, limits)])
+def read_suite(root: Path, suite: Path, limits: Limits,
+               keep: Paths | None = None) -> tuple[list[Artifact], list[str]]:
+    """Header-only artifacts of a suite (deduplicated by Filename), and index errors; of
+    Contents, the paths `keep` covers (all when None, see `file_lists`)."""
+    return join_parts([read_part(root, suite, limits),
+                       *(contents_piece(p, limits, keep) for p in contents_files(suite))])

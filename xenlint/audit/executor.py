@@ -3,8 +3,8 @@
 An executor takes a picklable function and items, and yields (item, result or exception)
 as they finish. `LocalExecutor` wraps `concurrent.futures.ProcessPoolExecutor` and adds only
 what a pool lacks: batches of small items (one message per batch, not per file), a hard
-per-item deadline and recovery when a worker dies. A cluster engine (Dask, Ray) plugs in as
-another class with the same `run`; see docs/audit.md. Which worker runs a batch, and when,
+per-item deadline and recovery when a worker dies. A Dask cluster is another class with
+the same `run` (cluster.py). Which worker runs a batch, and when,
 is the pool's business: nothing here schedules work.
 """
 
@@ -358,9 +358,12 @@ class LocalExecutor:
 
 
 def executor_for(spec: str, jobs: int | None) -> Executor:
-    """`local`, or a cluster URL such as `dask://HOST:PORT` (see docs/audit.md)."""
+    """`local`, or a Dask scheduler's address: `dask://HOST:PORT` (docs/audit.md)."""
     scheme = spec.split("://", 1)[0] if "://" in spec else spec
     if scheme == "local":
         return LocalExecutor(jobs)
-    raise ValueError(f"executor {spec!r} is not available in this build; "
-                     "`local` is (docs/audit.md explains how to add dask:// or ray://)")
+    if scheme == "dask":
+        from xenlint.audit.cluster import DaskExecutor  # only a cluster run needs it
+
+        return DaskExecutor(spec, jobs)
+    raise ValueError(f"executor {spec!r} is not known: use `local` or `dask://HOST:PORT`")

@@ -7,6 +7,20 @@ from dataclasses import dataclass, field
 
 from xenlint.artifact import Artifact
 
+# Parts of the read errors that need not recur on the same files: a timeout (a busy
+# machine), a crashed or vanished worker, a file that changed or could not be opened
+# while it was read. A report holding one is never replayed (runmemo.py); every other
+# read error (a pool file that is absent, bytes that do not parse or do not match the
+# index) follows from the files, whose stat the replay's key covers.
+TRANSIENT = ("(--timeout)", "crashed the reader process", "could not be analysed",
+             "cannot be opened", "changed while it was read",
+             "its parser crashed the worker process")
+
+
+def recurs(message: str) -> bool:
+    """Whether a read error would be met again on the same files."""
+    return not any(part in message for part in TRANSIENT)
+
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:

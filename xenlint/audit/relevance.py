@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from xenlint.artifact import Artifact
 from xenlint.engine.rulebook import Rule
+from xenlint.facts import Paths, paths_of
 from xenlint.facts.artifact import relation_names
 
 NAME_GLOBS = (
@@ -25,6 +26,9 @@ _FILE_RE = re.compile(r"^/(?:boot/(?:vmlinu|initr|xen)|(?:usr/)?lib/modules/[^/]
 # a meta-package ships documentation at most
 _DOC_RE = re.compile(r"^/usr/share/(?:doc|doc-base|lintian|bug)/")
 META_MAX_INSTALLED_KIB = 64
+# what `matters` looks for in a file list (is_meta needs one path of each package, which
+# an audit keeps anyway: see facts.Paths)
+STRUCTURE_PATHS = Paths(under=("/boot/", "/lib/modules/", "/usr/lib/modules/"))
 
 
 def matters(art: Artifact) -> bool:
@@ -96,3 +100,10 @@ def _base(name: str) -> str:
     """`package.fields.Section` -> `package.fields` (facts are indexed with dots)."""
     parts = name.split(".")
     return ".".join(parts[:2])
+
+
+def contents_paths(facts: Iterable[str]) -> Paths | None:
+    """The paths of a repository's file lists an audit must keep: those the facts ask
+    about, and those that choose the packages to open. None: every path."""
+    found = paths_of(facts)
+    return None if found is None else found | STRUCTURE_PATHS

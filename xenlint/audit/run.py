@@ -28,10 +28,11 @@ from xenlint.audit.executor import (
     paused_gc,
 )
 from xenlint.audit.model import Group, WorkItem
-from xenlint.audit.relevance import rules_need_contents
+from xenlint.audit.relevance import contents_paths, rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
 from xenlint.audit.worker import MISMATCH, Outcome, Stamp, WorkerConfig, analyse, relocate
+from xenlint.facts import Paths
 from xenlint.finding import ReadError, Report
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import NOTHING_TO_READ
@@ -196,13 +197,14 @@ def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],
             cache.put(art.sha256, art.path, art)
 
 
-def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None) -> Parsed:
-    """Start parsing TARGET's repository indexes in the pool, one call per suite, unless
-    the cache already holds them: they need no rule, so they run while the main process
-    loads the rules. An executor without `submit` leaves them to `discover`."""
+def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None,
+                 keep: Paths | None) -> Parsed:
+    """Start parsing TARGET's repository indexes in the pool, in pieces, unless the cache
+    already holds them: they run while the main process prepares the audit. An executor
+    without `submit` leaves them to `discover`."""
     if not isinstance(ex, Submitter):
         return {}
-    jobs = [j for j in index_jobs(target, limits, ex.jobs)
+    jobs = [j for j in index_jobs(target, limits, ex.jobs, keep)
             if cache is None or not cache.has_memo(j.tag, list(j.files))]
     return {job.tag: functools.partial(_outcome, ex.submit, job,
                                        [ex.submit(call) for call in job.calls()])
@@ -255,10 +257,11 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
 
     config = config_for(options)  # usage errors before any reading
     cache = cache_for(options, settings, config)
-    parsed = _parse_ahead(ex, target, options.limits, cache)
     rules = Rules.load(options, config)  # usage errors before any package is read
+    keep = contents_paths(rules.facts)
+    parsed = _parse_ahead(ex, target, options.limits, cache, keep)
     groups = discover(target, options.limits, rules_need_contents(rules.selected), cache,
-                      parsed)
+                      parsed, keep)
     index = StatIndex(settings.cache_root)
     shas = {i: index.lookup(i.path) for g in groups for i in g.items}
     repo_stamp = context_stamp(options.with_repo) if cache else ""

@@ -4,7 +4,8 @@ The key covers everything the report depends on: the stat of every file under th
 (and of the configuration and overrides files that apply), the command's options, the
 working directory (SARIF paths are relative to it), xenlint's version and the rule-set hash.
 This module imports only light modules, so a hit costs no engine start-up. A report that
-holds read errors is never stored: a timeout or a vanished file may not recur.
+holds a read error that need not recur (a timeout, a crash: model.TRANSIENT) is never
+stored; one that follows from the files (a pool file absent) is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xenlint.audit.cache import atomic_write, salt_for
+from xenlint.audit.model import recurs
 from xenlint.engine.config import ConfigError, load_config
 from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
@@ -98,7 +100,7 @@ class RunMemo:
         return value if isinstance(value, tuple) and len(value) == 3 else None
 
     def put(self, report: Report, stats: Any, status: int) -> None:
-        if report.errors:
+        if not all(recurs(e.message) for e in report.errors):
             return
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             atomic_write(self.path, pickle.dumps((report, stats, status)))

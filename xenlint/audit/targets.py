@@ -26,6 +26,7 @@ from xenlint.audit import debrepo, rpmrepo
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
+from xenlint.facts import Paths
 from xenlint.facts.pkgset import machine
 from xenlint.limits import ArtifactError, Limits
 from xenlint.readers import walk_files
@@ -124,16 +125,21 @@ def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None) -> Any:
     return cache.memo(job.tag, list(job.files), compute) if cache is not None else compute()
 
 
-def _deb_jobs(root: Path, limits: Limits, pieces: int = 1) -> list[tuple[Path, IndexJob]]:
+def _deb_jobs(root: Path, limits: Limits, pieces: int = 1,
+              keep: Paths | None = None) -> list[tuple[Path, IndexJob]]:
     out = []
     for suite in debrepo.suites(root):
         files = tuple(p for p in suite.rglob("*") if p.is_file())
-        job = IndexJob(f"deb\0{root}\0{suite}", files,
-                       functools.partial(debrepo.read_suite, root, suite, limits))
+        job = IndexJob(f"deb\0{keep!r}\0{root}\0{suite}", files,
+                       functools.partial(debrepo.read_suite, root, suite, limits, keep))
         if pieces > 1 and sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
-            job = dataclasses.replace(job, join=debrepo.join_parts, pieces=tuple(
-                functools.partial(debrepo.read_part, root, suite, limits, k, pieces)
-                for k in range(pieces)))
+            # each index and each Contents file is read by one piece only: a piece holds
+            # its own share of the suite, never a copy of the whole
+            job = dataclasses.replace(job, join=debrepo.join_parts, pieces=(
+                *(functools.partial(debrepo.read_part, root, suite, limits, k, n, index)
+                  for k, n, index in debrepo.split(suite, pieces)),
+                *(functools.partial(debrepo.contents_piece, p, limits, keep)
+                  for p in debrepo.contents_files(suite))))
         out.append((suite, job))
     return out
 
@@ -145,16 +151,17 @@ def _rpm_job(root: Path, limits: Limits) -> IndexJob:
                     functools.partial(rpmrepo.read_repo, root, limits))
 
 
-def index_jobs(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
+def index_jobs(target: str, limits: Limits, pieces: int = 1,
+               keep: Paths | None = None) -> list[IndexJob]:
     """The index parses that `discover(target)` will need, when TARGET is a repository
-    (a tree with repositories inside parses them as it meets them); a big Debian index
-    in up to `pieces` pieces."""
+    (a tree with repositories inside parses them as it meets them); a big Debian suite in
+    pieces for `pieces` workers, keeping of Contents the paths `keep` covers."""
     root = Path(target)
     try:
         if not root.is_dir():
             return []
         if debrepo.is_deb_repo(root):
-            return [job for _suite, job in _deb_jobs(root, limits, pieces)]
+            return [job for _suite, job in _deb_jobs(root, limits, pieces, keep)]
         if rpmrepo.is_rpm_repo(root):
             return [_rpm_job(root, limits)]
     except OSError:
@@ -163,9 +170,10 @@ def index_jobs(target: str, limits: Limits, pieces: int = 1) -> list[IndexJob]:
 
 
 def deb_groups(root: Path, limits: Limits, open_contents: bool,
-               cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
+               cache: Cache | None = None, parsed: Parsed | None = None,
+               keep: Paths | None = None) -> list[Group]:
     groups = []
-    for suite, job in _deb_jobs(root, limits):
+    for suite, job in _deb_jobs(root, limits, keep=keep):
         name = f"{root}:{suite.name}"
         try:
             arts, errors = _memo(cache, job, parsed)
@@ -202,19 +210,22 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool,
 
 
 def repo_groups(root: Path, limits: Limits, open_contents: bool,
-                cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group] | None:
+                cache: Cache | None = None, parsed: Parsed | None = None,
+                keep: Paths | None = None) -> list[Group] | None:
     if debrepo.is_deb_repo(root):
-        return deb_groups(root, limits, open_contents, cache, parsed)
+        return deb_groups(root, limits, open_contents, cache, parsed, keep)
     if rpmrepo.is_rpm_repo(root):
         return rpm_groups(root, limits, open_contents, cache, parsed)
     return None
 
 
 def discover(target: str, limits: Limits, open_contents: bool = True,
-             cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
+             cache: Cache | None = None, parsed: Parsed | None = None,
+             keep: Paths | None = None) -> list[Group]:
     """The package sets under TARGET, in a stable order. With a cache, repository indexes
     that have not changed are not parsed again; `parsed` holds parses already run (see
-    `index_jobs`)."""
+    `index_jobs`). Of a Debian repository's Contents, only the paths `keep` covers are
+    kept (all when None)."""
     path = Path(target)
     if not path.exists():
         return [Group(target, target,
@@ -223,13 +234,13 @@ def discover(target: str, limits: Limits, open_contents: bool = True,
         # the file a symlink given on the command line names (the worker follows none)
         return [_upload(path, target, limits) or
                 Group(target, target, items=[WorkItem(os.path.realpath(target), target)])]
-    found = repo_groups(path, limits, open_contents, cache, parsed)
+    found = repo_groups(path, limits, open_contents, cache, parsed, keep)
     if found is not None:
         return found
     if is_root_tree(path):
         # an unpacked root filesystem is one artifact, as `check` reads it
         return [Group(target, target, items=[WorkItem(target, target)])]
-    return _tree(path, target, limits, open_contents, cache)
+    return _tree(path, target, limits, open_contents, cache, keep)
 
 
 def _upload(path: Path, target: str, limits: Limits) -> Group | None:
@@ -245,14 +256,14 @@ def _upload(path: Path, target: str, limits: Limits) -> Group | None:
 
 
 def _tree(root: Path, display: str, limits: Limits, open_contents: bool,
-          cache: Cache | None) -> list[Group]:
+          cache: Cache | None, keep: Paths | None) -> list[Group]:
     """Loose files form one package set (as `check DIR` does); repositories found inside
     the tree are package sets of their own."""
     loose = Group(display, display)
     groups = [loose]
 
     def repository(here: Path) -> bool:
-        inner = repo_groups(here, limits, open_contents, cache)
+        inner = repo_groups(here, limits, open_contents, cache, keep=keep)
         if inner is not None:
             groups.extend(inner)
         return inner is not None

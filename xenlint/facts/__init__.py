@@ -5,6 +5,8 @@ It returns a plain value (str, int, bool, list, set, mapping) or `None`, which m
 artifacts do not show it: a rule needing it is *unknown*, never a pass or a fail. A fact whose
 answer hangs on packages the run does not hold raises `Absent`, which says which ones and why:
 the rule is unknown, and its report names them.
+A fact declares which paths of a package's file list it can ask about (`paths=`), so that
+an audit of an archive keeps only those of its `Contents` (see `Paths`).
 Modules in this package are imported automatically (`load()`, by whatever first reads the
 registry), so a new fact is one decorated function.
 """
@@ -15,7 +17,7 @@ import functools
 import importlib
 import os
 import pkgutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,35 @@ FactFn = Callable[["Subject"], object]
 
 
 @dataclass(frozen=True, slots=True)
+class Paths:
+    """The paths of a package's file list that a fact can ask about: those under one of the
+    absolute prefixes `under`, and those holding one of the strings `containing`.
+
+    An audit of an archive keeps of its `Contents` only the paths the selected rules'
+    facts declare, and of every package one more path: one outside the documentation
+    directories when it ships any (`DOC_DIRS`). So a fact may ask whether a package ships
+    anything beyond its documentation, but a path it did not declare looks absent:
+    declare generously. A fact declared with `paths=None` may ask about any path (the
+    whole list is kept)."""
+
+    under: tuple[str, ...] = ()
+    containing: tuple[str, ...] = ()
+
+    def __or__(self, other: Paths) -> Paths:
+        return Paths(tuple(dict.fromkeys(self.under + other.under)),
+                     tuple(dict.fromkeys(self.containing + other.containing)))
+
+    def covers(self, path: str) -> bool:
+        return path.startswith(self.under) or any(s in path for s in self.containing)
+
+
+NO_PATHS = Paths()
+# what the witness path of a package (see Paths) is chosen outside of, when it can be
+DOC_DIRS = ("/usr/share/doc/", "/usr/share/doc-base/", "/usr/share/lintian/",
+            "/usr/share/bug/")
+
+
+@dataclass(frozen=True, slots=True)
 class FactSpec:
     name: str
     fn: FactFn
@@ -38,6 +69,8 @@ class FactSpec:
     doc: str
     # True when the value depends on the profile being checked (rare); cached per profile
     per_profile: bool = False
+    # the file-list paths the fact can ask about; None: any path
+    paths: Paths | None = None
     # the cache key of a fact that is not per profile, made once: Subject.get is hot
     key: tuple[str, str] = field(init=False)
 
@@ -67,9 +100,11 @@ class Absent(Exception):
 
 
 def fact(
-    name: str, subjects: tuple[str, ...] = SUBJECT_KINDS, *, per_profile: bool = False
+    name: str, subjects: tuple[str, ...] = SUBJECT_KINDS, *, per_profile: bool = False,
+    paths: Paths | None = None,
 ) -> Callable[[FactFn], FactFn]:
-    """Register `fn(subject) -> value | None` as the fact `name` for these subject kinds."""
+    """Register `fn(subject) -> value | None` as the fact `name` for these subject kinds,
+    asking about the file-list `paths` (None: any path; NO_PATHS: none)."""
     bad = [s for s in subjects if s not in SUBJECT_KINDS]
     if bad:
         raise ValueError(f"fact {name}: unknown subject kind(s) {bad}")
@@ -78,7 +113,7 @@ def fact(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"fact {name} registered twice")
         doc = (fn.__doc__ or "").strip()
-        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile)
+        _REGISTRY[name] = FactSpec(name, fn, tuple(subjects), doc, per_profile, paths)
         return fn
 
     return register
@@ -96,6 +131,17 @@ def load() -> None:
 def registry() -> dict[str, FactSpec]:
     load()
     return dict(_REGISTRY)
+
+
+def paths_of(names: Iterable[str]) -> Paths | None:
+    """The paths the named facts can ask about together; None when one may ask about any."""
+    out = NO_PATHS
+    for name in sorted(names):
+        spec = _REGISTRY.get(name)
+        if spec is None or spec.paths is None:
+            return None
+        out |= spec.paths
+    return out
 
 
 def resolve(dotted: str) -> tuple[FactSpec, tuple[str, ...]] | None:

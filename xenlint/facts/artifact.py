@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from xenlint.artifact import Artifact, Package
-from xenlint.facts import Subject, fact
+from xenlint.facts import NO_PATHS, Subject, fact
 
 _ALL = ("package", "kernel", "initramfs", "module")
 
@@ -36,19 +36,19 @@ def _pkg(subject: Subject) -> Package | None:
     return art.package if art is not None else None
 
 
-@fact("artifact.name", _ALL)
+@fact("artifact.name", _ALL, paths=NO_PATHS)
 def artifact_name(subject: Subject) -> str | None:
     """The file name of the artifact (its last path component)."""
     return subject.artifact.name if subject.artifact else None
 
 
-@fact("artifact.path", _ALL)
+@fact("artifact.path", _ALL, paths=NO_PATHS)
 def artifact_path(subject: Subject) -> str | None:
     """The artifact's path as given, with `!` separating nested members."""
     return subject.artifact.path if subject.artifact else None
 
 
-@fact("artifact.kind", _ALL)
+@fact("artifact.kind", _ALL, paths=NO_PATHS)
 def artifact_kind(subject: Subject) -> str | None:
     """What the reader recognised: deb, rpm, directory, kernel-image, initramfs, ..."""
     return subject.artifact.kind.value if subject.artifact else None
@@ -75,14 +75,14 @@ def artifact_symlinks(subject: Subject) -> dict[str, str] | None:
     return {p: e.link_target or "" for p, e in art.entries.items() if e.link_target is not None}
 
 
-@fact("package.name", ("package", "kernel"))
+@fact("package.name", ("package", "kernel"), paths=NO_PATHS)
 def package_name(subject: Subject) -> str | None:
     """The package name (Package: / Name:)."""
     pkg = _pkg(subject)
     return pkg.name if pkg else None
 
 
-@fact("package.version", ("package", "kernel"))
+@fact("package.version", ("package", "kernel"), paths=NO_PATHS)
 def package_version(subject: Subject) -> str | None:
     """The full version as the package manager orders it: [epoch:]version[-revision|-release]."""
     pkg = _pkg(subject)
@@ -94,14 +94,14 @@ def package_version(subject: Subject) -> str | None:
     return pkg.version
 
 
-@fact("package.architecture", ("package", "kernel"))
+@fact("package.architecture", ("package", "kernel"), paths=NO_PATHS)
 def package_architecture(subject: Subject) -> str | None:
     """The package architecture (amd64, x86_64, all, noarch, ...)."""
     pkg = _pkg(subject)
     return pkg.architecture if pkg else None
 
 
-@fact("package.flavor", ("package", "kernel"))
+@fact("package.flavor", ("package", "kernel"), paths=NO_PATHS)
 def package_flavor(subject: Subject) -> str | None:
     """`deb` or `rpm`: which relation syntax and version ordering the package follows."""
     pkg = _pkg(subject)
@@ -115,28 +115,28 @@ def package_files(subject: Subject) -> set[str] | None:
     return set(art.files) if art is not None and art.package else None
 
 
-@fact("package.depends", ("package", "kernel"))
+@fact("package.depends", ("package", "kernel"), paths=NO_PATHS)
 def package_depends(subject: Subject) -> set[str] | None:
     """Names in Depends and Pre-Depends (RPM: Requires); alternatives each count."""
     pkg = _pkg(subject)
     return relation_names(pkg.depends + pkg.pre_depends) if pkg else None
 
 
-@fact("package.recommends", ("package", "kernel"))
+@fact("package.recommends", ("package", "kernel"), paths=NO_PATHS)
 def package_recommends(subject: Subject) -> set[str] | None:
     """Names in Recommends (RPM: weak Recommends)."""
     pkg = _pkg(subject)
     return relation_names(pkg.recommends) if pkg else None
 
 
-@fact("package.provides", ("package", "kernel"))
+@fact("package.provides", ("package", "kernel"), paths=NO_PATHS)
 def package_provides(subject: Subject) -> set[str] | None:
     """The package's own name and the names it Provides."""
     pkg = _pkg(subject)
     return relation_names(pkg.provides) | {pkg.name} if pkg else None
 
 
-@fact("package.relations", ("package", "kernel"))
+@fact("package.relations", ("package", "kernel"), paths=NO_PATHS)
 def package_relations(subject: Subject) -> dict[str, list[str]] | None:
     """Relations as written, by field: depends, pre_depends, recommends, suggests, ..."""
     pkg = _pkg(subject)
@@ -146,14 +146,14 @@ def package_relations(subject: Subject) -> dict[str, list[str]] | None:
         "depends", "pre_depends", "recommends", "suggests", "provides", "conflicts", "breaks")}
 
 
-@fact("package.scripts", ("package", "kernel"))
+@fact("package.scripts", ("package", "kernel"), paths=NO_PATHS)
 def package_scripts(subject: Subject) -> dict[str, str] | None:
     """Maintainer scripts / scriptlets by name (postinst, post, ...) with their text."""
     pkg = _pkg(subject)
     return dict(pkg.scripts) if pkg else None
 
 
-@fact("package.fields", ("package", "kernel"))
+@fact("package.fields", ("package", "kernel"), paths=NO_PATHS)
 def package_fields(subject: Subject) -> dict[str, str] | None:
     """Control fields or header tags as text (Section, Source, Group, ...)."""
     pkg = _pkg(subject)
@@ -176,13 +176,13 @@ def packages_list(subject: Subject) -> list[dict[str, Any]]:
     return [_summary(a) for a in subject.run.packages]
 
 
-@fact("packages.names", ("packages",))
+@fact("packages.names", ("packages",), paths=NO_PATHS)
 def packages_names(subject: Subject) -> set[str]:
     """Names of every package given in the run."""
     return {a.package.name for a in subject.run.packages if a.package}
 
 
-@fact("packages.provides", ("packages",))
+@fact("packages.provides", ("packages",), paths=NO_PATHS)
 def packages_provides(subject: Subject) -> set[str]:
     """Every name some package of the run is or provides."""
     out: set[str] = set()

@@ -57,7 +57,7 @@ def builtin(subject: Subject) -> set[str] | None:
     return names
 
 
-@fact("initramfs.modules", _I)
+@fact("initramfs.modules", _I, paths=k.KERNEL_PATHS)
 def initramfs_modules(subject: Subject) -> set[str] | None:
     """Canonical names (`_` for `-`) of the kernel modules packed in the image."""
     info = _info(subject)
@@ -66,14 +66,14 @@ def initramfs_modules(subject: Subject) -> set[str] | None:
     return {canonical(n) for n in info.modules}
 
 
-@fact("initramfs.builtin_modules", _I)
+@fact("initramfs.builtin_modules", _I, paths=k.KERNEL_PATHS)
 def initramfs_builtin_modules(subject: Subject) -> set[str] | None:
     """Canonical names of drivers built into the image's kernel: its modules.builtin, plus
     `=y` drivers of a kernel of the same release given in the run."""
     return builtin(subject)
 
 
-@fact("initramfs.drivers", _I)
+@fact("initramfs.drivers", _I, paths=k.KERNEL_PATHS)
 def initramfs_drivers(subject: Subject) -> dict[str, str] | None:
     """For each Xen frontend (xen_blkfront, xen_netfront, xen_scsifront): "module" when
     packed, "builtin" when its kernel builds it in, else "missing"."""
@@ -88,7 +88,7 @@ def initramfs_drivers(subject: Subject) -> dict[str, str] | None:
     return out
 
 
-@fact("initramfs.fetches_disk_drivers", _I)
+@fact("initramfs.fetches_disk_drivers", _I, paths=k.KERNEL_PATHS)
 def initramfs_fetches_disk_drivers(subject: Subject) -> bool | None:
     """Whether the image is a debian-installer ramdisk (its markers: lib/debian-installer and
     lib/debian-installer-startup.d/) carrying no fixed-disk driver at all, packed or in its
@@ -100,14 +100,14 @@ def initramfs_fetches_disk_drivers(subject: Subject) -> bool | None:
     return info.generator == "debian-installer" and not info.disk_drivers
 
 
-@fact("initramfs.releases", _I)
+@fact("initramfs.releases", _I, paths=k.KERNEL_PATHS)
 def initramfs_releases(subject: Subject) -> str | None:
     """Kernel releases the image holds modules for, comma-separated."""
     info = _info(subject)
     return ", ".join(releases(info)) if info is not None else None
 
 
-@fact("initramfs.generator", _I)
+@fact("initramfs.generator", _I, paths=k.KERNEL_PATHS)
 def initramfs_generator(subject: Subject) -> str | None:
     """Which tool made the image: initramfs-tools, dracut or debian-installer (unknown
     otherwise)."""
@@ -116,7 +116,7 @@ def initramfs_generator(subject: Subject) -> str | None:
     return str(gen) if gen else None
 
 
-@fact("initramfs.settings", _I)
+@fact("initramfs.settings", _I, paths=k.KERNEL_PATHS)
 def initramfs_settings(subject: Subject) -> dict[str, str] | None:
     """Generator settings recorded in the image (MODULES, COMPRESS, hostonly, add_drivers)."""
     info = _info(subject)
@@ -125,7 +125,7 @@ def initramfs_settings(subject: Subject) -> dict[str, str] | None:
     return dict(info.settings)
 
 
-@fact("initramfs.hostonly", _I)
+@fact("initramfs.hostonly", _I, paths=k.KERNEL_PATHS)
 def initramfs_hostonly(subject: Subject) -> str | None:
     """The host-only setting that packs only the build machine's drivers, as written
     (`MODULES=dep`, `hostonly=yes`), or "" when the image was built generically.

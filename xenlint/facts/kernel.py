@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from xenlint.artifact import Artifact, KernelInfo, Kind, ModuleInfo, ModuleTreeInfo
-from xenlint.facts import Subject, fact
+from xenlint.facts import Paths, Subject, fact
 from xenlint.lang.versions import Version, kernel_numbers
 from xenlint.modnames import canonical
 
@@ -163,6 +163,8 @@ def xen_notes(art: Artifact | None) -> dict[str, Any] | None:
 
 
 _K = ("kernel",)
+# a kernel unit is known by its image and config under /boot; modules come with their tree
+KERNEL_PATHS = Paths(under=("/boot/", "/lib/modules/", "/usr/lib/modules/"))
 _BARE = (Kind.KERNEL_IMAGE, Kind.KERNEL_CONFIG)
 
 
@@ -183,7 +185,7 @@ def unit(subject: Subject) -> Artifact | None:
     return Artifact(art.path, Kind.FILE, children=[art, *peers])
 
 
-@fact("kernel.config", _K)
+@fact("kernel.config", _K, paths=KERNEL_PATHS)
 def kernel_config(subject: Subject) -> dict[str, str] | None:
     """The kernel configuration: `/boot/config-<release>` (the kernel-config child), else
     the image's embedded IKCONFIG. `# CONFIG_X is not set` reads as "n"; an option the
@@ -191,13 +193,13 @@ def kernel_config(subject: Subject) -> dict[str, str] | None:
     return config(unit(subject))
 
 
-@fact("kernel.release", _K)
+@fact("kernel.release", _K, paths=KERNEL_PATHS)
 def kernel_release(subject: Subject) -> str | None:
     """The kernel release (`uname -r`), e.g. 6.1.0-56-cloud-amd64."""
     return release(unit(subject))
 
 
-@fact("kernel.version", _K)
+@fact("kernel.version", _K, paths=KERNEL_PATHS)
 def kernel_version(subject: Subject) -> Version | None:
     """The kernel release as a version that compares numerically (`kernel.version < "5.3"`)."""
     rel = release(unit(subject))
@@ -206,20 +208,20 @@ def kernel_version(subject: Subject) -> Version | None:
     return Version(rel, "kver")
 
 
-@fact("kernel.arch", _K)
+@fact("kernel.arch", _K, paths=KERNEL_PATHS)
 def kernel_arch(subject: Subject) -> str | None:
     """x86_64, arm64, x86 or arm: from the image, else the config, else the package."""
     return arch(unit(subject))
 
 
-@fact("kernel.xen_notes", _K)
+@fact("kernel.xen_notes", _K, paths=KERNEL_PATHS)
 def kernel_xen_notes(subject: Subject) -> dict[str, Any] | None:
     """The image's Xen ELF notes by name (GUEST_OS, ENTRY, PHYS32_ENTRY, ...); {} when the
     image has none; unknown when no image was given."""
     return xen_notes(unit(subject))
 
 
-@fact("kernel.xen_entry", _K)
+@fact("kernel.xen_entry", _K, paths=KERNEL_PATHS)
 def kernel_xen_entry(subject: Subject) -> bool | None:
     """Whether the image carries a Xen entry point: the PV ENTRY or the PVH PHYS32_ENTRY note."""
     notes = xen_notes(unit(subject))
@@ -228,7 +230,7 @@ def kernel_xen_entry(subject: Subject) -> bool | None:
     return "ENTRY" in notes or "PHYS32_ENTRY" in notes
 
 
-@fact("kernel.drivers", _K)
+@fact("kernel.drivers", _K, paths=KERNEL_PATHS)
 def kernel_drivers(subject: Subject) -> dict[str, str] | None:
     """Xen drivers by canonical module name (xen_blkfront, xen_netback, xenfs, ...) ->
     "y" built in, "m" module (shipped, or no module tree to check), "m-not-shipped",
@@ -236,7 +238,7 @@ def kernel_drivers(subject: Subject) -> dict[str, str] | None:
     return driver_states(unit(subject))
 
 
-@fact("kernel.modules_not_shipped", _K)
+@fact("kernel.modules_not_shipped", _K, paths=KERNEL_PATHS)
 def kernel_modules_not_shipped(subject: Subject) -> str | None:
     """Xen drivers the config builds as modules (=m) whose .ko the package does not ship
     for its release, comma-separated ("" when none). Unknown without a module tree."""
@@ -249,7 +251,7 @@ def kernel_modules_not_shipped(subject: Subject) -> str | None:
 _BOOT_IMAGE = re.compile(r"/boot/(?:vmlinu[xz]|bzImage|Image|kernel)-[^/]+$")
 
 
-@fact("kernel.installs_in_boot", _K)
+@fact("kernel.installs_in_boot", _K, paths=KERNEL_PATHS)
 def kernel_installs_in_boot(subject: Subject) -> bool | None:
     """Whether the kernel is a package or root tree that puts a kernel image in /boot, where
     grub's scripts look for it and its /boot/config-<release>. False for a bare image or
@@ -262,7 +264,7 @@ def kernel_installs_in_boot(subject: Subject) -> bool | None:
     return any(_BOOT_IMAGE.match(p) for p in art.files)
 
 
-@fact("kernel.config_shipped", _K)
+@fact("kernel.config_shipped", _K, paths=KERNEL_PATHS)
 def kernel_config_shipped(subject: Subject) -> bool | None:
     """Whether the kernel comes with a readable config: /boot/config-<release> in the package
     or tree, a bare config, or IKCONFIG embedded in the image."""
@@ -288,7 +290,7 @@ def missing_options(cfg: dict[str, str], wanted: dict[str, tuple[str, ...]]) -> 
 _YM = ("y", "m")
 
 
-@fact("kernel.dom0_devices_missing", _K)
+@fact("kernel.dom0_devices_missing", _K, paths=KERNEL_PATHS)
 def kernel_dom0_devices_missing(subject: Subject) -> str | None:
     """Toolstack device drivers a dom0 kernel lacks (XENFS, XEN_PRIVCMD, XEN_DEV_EVTCHN,
     XEN_GNTDEV as y/m; XEN_COMPAT_XENFS=y), comma-separated; "" when complete."""
@@ -304,7 +306,7 @@ def kernel_dom0_devices_missing(subject: Subject) -> str | None:
     return missing_options(cfg, wanted)
 
 
-@fact("kernel.memory_hotplug_missing", _K)
+@fact("kernel.memory_hotplug_missing", _K, paths=KERNEL_PATHS)
 def kernel_memory_hotplug_missing(subject: Subject) -> str | None:
     """Options a guest needs to grow its memory past the boot size, missing from the config."""
     cfg = config(unit(subject))
@@ -314,7 +316,7 @@ def kernel_memory_hotplug_missing(subject: Subject) -> str | None:
                                  "CONFIG_XEN_BALLOON_MEMORY_HOTPLUG": ("y",)})
 
 
-@fact("kernel.cpu_hotplug_missing", _K)
+@fact("kernel.cpu_hotplug_missing", _K, paths=KERNEL_PATHS)
 def kernel_cpu_hotplug_missing(subject: Subject) -> str | None:
     """Options a guest needs to bring hot-plugged vCPUs online (SMP, HOTPLUG_CPU)."""
     cfg = config(unit(subject))
@@ -338,21 +340,21 @@ def _modinfo(subject: Subject) -> ModuleInfo | None:
     return art.module if isinstance(art.module, ModuleInfo) else None
 
 
-@fact("module.name", _M)
+@fact("module.name", _M, paths=KERNEL_PATHS)
 def module_name(subject: Subject) -> str | None:
     """The module's name as modprobe compares it (`_` for `-`), e.g. xen_netfront."""
     info = _modinfo(subject)
     return canonical(info.name) if info and info.name else None
 
 
-@fact("module.aliases", _M)
+@fact("module.aliases", _M, paths=KERNEL_PATHS)
 def module_aliases(subject: Subject) -> list[str] | None:
     """The module's `alias=` entries from .modinfo (xen:vif, xennet, ...)."""
     info = _modinfo(subject)
     return list(info.alias) if info else None
 
 
-@fact("module.xenbus_alias", _M)
+@fact("module.xenbus_alias", _M, paths=KERNEL_PATHS)
 def module_xenbus_alias(subject: Subject) -> str | None:
     """The `xen:<type>` alias a Xen frontend needs to autoload (xen:vif for xen-netfront);
     unknown for other modules."""
@@ -366,7 +368,7 @@ def dom0_capable(cfg: dict[str, str]) -> bool:
     return cfg.get("CONFIG_XEN_DOM0") == "y" or cfg.get("CONFIG_XEN_PRIVILEGED_GUEST") == "y"
 
 
-@fact("kernel.dom0_flavours_in_set", _K)
+@fact("kernel.dom0_flavours_in_set", _K, paths=KERNEL_PATHS)
 def kernel_dom0_flavours_in_set(subject: Subject) -> str | None:
     """Releases of the other kernels given in the same run (packages, images, configs, root
     trees) whose config says they can run as dom0 (CONFIG_XEN_DOM0=y), comma-separated; ""

@@ -11,7 +11,7 @@ import re
 
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType
-from xenlint.facts import Absent, Subject, fact
+from xenlint.facts import NO_PATHS, Absent, Paths, Subject, fact
 from xenlint.facts import pkgset as ps
 from xenlint.facts import scripts as sc
 from xenlint.limits import resolve_link
@@ -24,6 +24,9 @@ CORE_MAN_PAGES = ("xl.1", "xl.cfg.5", "xl.conf.5")
 XENSTORE_CLI = ("xenstore-read", "xenstore-write", "xenstore-ls")
 _LICENCE = re.compile(r"(?:COPYING|LICEN[CS]E)(?:[._-].*)?$", re.I)
 _DOC_EXT = (".html", ".pdf", ".txt", ".md", ".pandoc", ".markdown", ".htm")
+# is_xen_doc(): Xen's documentation proper; man_pages(): the man directories
+XEN_DOC_PATHS = Paths(containing=("xen",))
+MAN_PATHS = Paths(under=MAN_DIRS)
 
 
 def _art(subject: Subject) -> Artifact | None:
@@ -78,7 +81,7 @@ def is_xen_doc(path: str) -> bool:
     return "/html/" in f"/{m.group(2)}" or path.endswith(_DOC_EXT)
 
 
-@fact("package.is_xen_meta", _P)
+@fact("package.is_xen_meta", _P, paths=XEN_DOC_PATHS)
 def package_is_xen_meta(subject: Subject) -> bool | None:
     """Whether the package is a Xen meta-package: only /usr/share/doc files, named xen* or
     depending on/providing Xen hypervisor, utils or tools packages."""
@@ -86,7 +89,7 @@ def package_is_xen_meta(subject: Subject) -> bool | None:
     return is_xen_meta(art, _set(subject)) if art else None
 
 
-@fact("package.closure", _P)
+@fact("package.closure", _P, paths=NO_PATHS)
 def package_closure(subject: Subject) -> set[str] | None:
     """Names of the packages of the run that installing this one pulls in (itself included):
     Depends/Pre-Depends/Recommends (RPM Requires/Recommends), Provides and versions honoured."""
@@ -163,7 +166,7 @@ def _suggest(subject: Subject, test: str) -> str | None:
     return "" if name in have else name
 
 
-@fact("package.suggest_hypervisor", _P)
+@fact("package.suggest_hypervisor", _P, paths=ps.HYPERVISOR_PATHS)
 def package_suggest_hypervisor(subject: Subject) -> str | None:
     """The package a meta-package should depend on to bring the hypervisor: one of its own
     architecture that ships it in the set, else e.g. xen-hypervisor-4.17-arm64 for
@@ -171,38 +174,38 @@ def package_suggest_hypervisor(subject: Subject) -> str | None:
     return _suggest(subject, "hypervisor")
 
 
-@fact("package.suggest_toolstack", _P)
+@fact("package.suggest_toolstack", _P, paths=ps.XL_PATHS)
 def package_suggest_toolstack(subject: Subject) -> str | None:
     """The package a meta-package should depend on to bring xl (as suggest_hypervisor)."""
     return _suggest(subject, "toolstack")
 
 
-@fact("package.suggest_docs", _P)
+@fact("package.suggest_docs", _P, paths=XEN_DOC_PATHS)
 def package_suggest_docs(subject: Subject) -> str | None:
     """The package a meta-package should depend on to bring the Xen documentation."""
     return _suggest(subject, "docs")
 
 
-@fact("package.reaches_hypervisor", _P)
+@fact("package.reaches_hypervisor", _P, paths=ps.HYPERVISOR_PATHS)
 def package_reaches_hypervisor(subject: Subject) -> str | None:
     """The package of the closure that ships a hypervisor (`/boot/xen*`), or ""."""
     return _reach(subject, "hypervisor")
 
 
-@fact("package.reaches_toolstack", _P)
+@fact("package.reaches_toolstack", _P, paths=ps.XL_PATHS)
 def package_reaches_toolstack(subject: Subject) -> str | None:
     """The package of the closure that ships the xl binary, or ""."""
     return _reach(subject, "toolstack")
 
 
-@fact("package.reaches_docs", _P)
+@fact("package.reaches_docs", _P, paths=XEN_DOC_PATHS)
 def package_reaches_docs(subject: Subject) -> str | None:
     """The package of the closure that ships Xen documentation (/usr/share/doc/xen*/ HTML,
     PDF or text guides, or a doc-base entry), or ""."""
     return _reach(subject, "docs")
 
 
-@fact("package.hard_closure_man_pages_missing", _P)
+@fact("package.hard_closure_man_pages_missing", _P, paths=MAN_PATHS)
 def package_core_man_pages_missing(subject: Subject) -> str | None:
     """Core toolstack man pages (xl.1, xl.cfg.5, xl.conf.5) that neither the package nor a
     package it hard-depends on ships, comma-separated ("" when all are there)."""
@@ -231,7 +234,8 @@ def xen_commands(art: Artifact, within: ps.PackageSet | None = None) -> list[str
     return []
 
 
-@fact("package.commands_without_man_pages", _P)
+@fact("package.commands_without_man_pages", _P,
+      paths=ps.COMMAND_PATHS | MAN_PATHS)
 def package_commands_without_man_pages(subject: Subject) -> str | None:
     """Commands a Xen package puts on $PATH (whatever their names) that have no man page
     anywhere in the run, comma-separated ("" when every one has a page)."""
@@ -247,7 +251,7 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     return missing
 
 
-@fact("package.ships_xenstore_cli", _P)
+@fact("package.ships_xenstore_cli", _P, paths=ps.COMMAND_PATHS)
 def package_ships_xenstore_cli(subject: Subject) -> bool | None:
     """Whether the package ships the xenstore command-line tools (xenstore-read/-write/-ls)."""
     art = _art(subject)
@@ -257,7 +261,7 @@ def package_ships_xenstore_cli(subject: Subject) -> bool | None:
     return any(n in names for n in XENSTORE_CLI)
 
 
-@fact("package.xenstore_split_problem", _P)
+@fact("package.xenstore_split_problem", _P, paths=ps.XL_PATHS)
 def package_xenstore_split_problem(subject: Subject) -> str | None:
     """Why the xenstore tools of this package are not usable apart from the full toolset
     ("" when they are): it ships xl itself, or hard-depends on the package that does."""
@@ -274,7 +278,7 @@ def package_xenstore_split_problem(subject: Subject) -> str | None:
     return ""
 
 
-@fact("package.ships_hypervisor", _P)
+@fact("package.ships_hypervisor", _P, paths=ps.HYPERVISOR_PATHS)
 def package_ships_hypervisor(subject: Subject) -> bool | None:
     """Whether the package ships a Xen hypervisor image under /boot (xen*.gz, .efi, ...)."""
     art = _art(subject)
@@ -296,7 +300,7 @@ def _grub_default_files(arts: list[Artifact]) -> bool:
     return False
 
 
-@fact("package.sets_xen_default_boot", _P)
+@fact("package.sets_xen_default_boot", _P, paths=Paths(under=("/etc/default/grub",)))
 def package_sets_xen_default_boot(subject: Subject) -> bool | None:
     """Whether installing the package (with its closure) makes Xen the default boot entry:
     a /etc/default/grub[.d] file setting GRUB_DEFAULT to the Xen entry, or a script calling
@@ -313,7 +317,7 @@ def package_sets_xen_default_boot(subject: Subject) -> bool | None:
     return found
 
 
-@fact("package.bootloader_refreshed", _P)
+@fact("package.bootloader_refreshed", _P, paths=NO_PATHS)
 def package_bootloader_refreshed(subject: Subject) -> bool | None:
     """Whether the package, or one its closure pulls in with it, refreshes the boot menu in
     a post-install script (update-grub, grub2-mkconfig, grubby, update-bootloader)."""
@@ -334,7 +338,7 @@ _BLACKLIST = re.compile(r"^\s*(?:blacklist\s+(xen[-_]netfront)\b|"
                         r"install\s+(xen[-_]netfront)\s+/bin/(?:false|true))", re.M)
 
 
-@fact("package.netfront_blacklisted", _P)
+@fact("package.netfront_blacklisted", _P, paths=Paths(under=_MODPROBE_DIRS))
 def package_netfront_blacklisted(subject: Subject) -> str | None:
     """The modprobe.d file that blacklists xen-netfront (or installs it as /bin/false), or ""."""
     art = _art(subject)
@@ -349,7 +353,7 @@ def package_netfront_blacklisted(subject: Subject) -> str | None:
     return ""
 
 
-@fact("packages.hypervisors", ("packages",))
+@fact("packages.hypervisors", ("packages",), paths=ps.HYPERVISOR_PATHS)
 def packages_hypervisors(subject: Subject) -> list[str]:
     """Names of the packages of the run that ship a Xen hypervisor under /boot."""
     within = _set(subject)
@@ -357,7 +361,7 @@ def packages_hypervisors(subject: Subject) -> list[str]:
                   if a.package and ps.hypervisor_files(a, within))
 
 
-@fact("packages.grub_xen_generator", ("packages",))
+@fact("packages.grub_xen_generator", ("packages",), paths=Paths(under=("/etc/grub.d/",)))
 def packages_grub_xen_generator(subject: Subject) -> str:
     """The grub menu generator for Xen entries some artifact of the run ships
     (/etc/grub.d/*_linux_xen, e.g. Debian grub-common's 20_linux_xen), or ""."""
@@ -396,6 +400,7 @@ def _spellings(path: str) -> tuple[str, ...]:
     return (path,)
 
 
+# a link may point anywhere: every path of the closure is asked about
 @fact("package.symlinks_not_shipped", _P)
 def package_symlinks_not_shipped(subject: Subject) -> str | None:
     """Symlinks of a Xen package whose target neither the package nor any package its

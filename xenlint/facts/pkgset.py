@@ -26,7 +26,7 @@ from typing import TypeVar, cast
 from debian.deb822 import PkgRelation
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind
-from xenlint.facts import Absent, Run
+from xenlint.facts import Absent, Paths, Run
 from xenlint.lang.versions import debian_compare, rpm_compare
 from xenlint.limits import MAX_SYMLINK_HOPS, resolve_link
 
@@ -368,6 +368,12 @@ def path_status(arts: Iterable[Artifact], path: str) -> bool | None:
 
 
 BIN_DIRS = ("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
+# What the helpers below look at, for the facts that use them to declare (facts.Paths):
+# commands() the bin directories, real_binaries() those and Xen's private bin directories,
+# hypervisor_files() /boot/xen*.
+COMMAND_PATHS = Paths(under=BIN_DIRS)
+XL_PATHS = Paths(under=BIN_DIRS, containing=("/xen",))
+HYPERVISOR_PATHS = Paths(under=("/boot/xen",))
 
 
 _XEN_BIN_DIR = re.compile(r"/xen[^/]*/bin/")

@@ -14,12 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xenlint.artifact import Artifact, EntryType, HypervisorInfo, Kind
-from xenlint.facts import Run, Subject, fact
+from xenlint.facts import Paths, Run, Subject, fact
 from xenlint.facts import grub as g
 from xenlint.facts import scripts as sc
 from xenlint.limits import ArtifactError
 
 _S = ("packages",)
+# what an installed root's facts look at: its boot files, configuration, units, dpkg's
+# database, and the `xl` a package ships
+ROOT_PATHS = Paths(under=("/boot/", "/etc/", "/lib/systemd/", "/usr/lib/systemd/",
+                          "/var/lib/", *sc.INIT_DIRS),
+                   containing=("xen", "/xl", "grub", "vmlinu", "initr"))
 GRUB_CFGS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/*/grub.cfg",
              "/boot/efi/EFI/*/grub2.cfg", "/efi/EFI/*/grub.cfg")
 GRUB_DEFAULTS = ("/etc/default/grub",)
@@ -127,13 +132,13 @@ def _menus(subject: Subject) -> Iterator[tuple[Root, Menu]]:
         yield root, menu
 
 
-@fact("root.hypervisors", _S)
+@fact("root.hypervisors", _S, paths=ROOT_PATHS)
 def root_hypervisors(subject: Subject) -> list[str]:
     """Hypervisor images installed in the run's roots, as "package: /boot/xen-....gz"."""
     return sorted(f"{o}: {p}" for r in roots(subject.run) for o, p, _i in r.hypervisors())
 
 
-@fact("root.boot_entry_problem", _S)
+@fact("root.boot_entry_problem", _S, paths=ROOT_PATHS)
 def root_boot_entry_problem(subject: Subject) -> str | None:
     """Why no grub menu entry boots an installed hypervisor ("" when one does); unknown
     when the root has no grub.cfg."""
@@ -154,7 +159,7 @@ def _default(root: Root, menu: Menu) -> tuple[g.MenuEntry | None, str, str] | No
     return g.default_entry(menu.cfg, value), value, where
 
 
-@fact("root.default_boot_problem", _S)
+@fact("root.default_boot_problem", _S, paths=ROOT_PATHS)
 def root_default_boot_problem(subject: Subject) -> str | None:
     """Why GRUB's default entry does not boot the installed hypervisor ("" when it does):
     the default from `set default=`, grubenv's saved_entry, or the first entry."""
@@ -182,7 +187,7 @@ def _boot_entry(root: Root, menu: Menu) -> g.MenuEntry | None:
     return xen[0] if xen else None
 
 
-@fact("root.dom0_kernel_problem", _S)
+@fact("root.dom0_kernel_problem", _S, paths=ROOT_PATHS)
 def root_dom0_kernel_problem(subject: Subject) -> str | None:
     """Why the Xen entry's kernel cannot run as dom0 or its initramfs is missing ("" when
     both are fine): CONFIG_XEN_DOM0 of /boot/config-<release>, and the files it loads."""
@@ -266,14 +271,14 @@ def _systemd_enabled(root: Root) -> tuple[bool, list[str]]:
     return not notes, notes
 
 
-@fact("root.toolstacks", _S)
+@fact("root.toolstacks", _S, paths=ROOT_PATHS)
 def root_toolstacks(subject: Subject) -> list[str]:
     """Installed packages of the run's roots that ship xl."""
     return sorted(a.package.name for r in roots(subject.run) for a in r.members
                   if a.package and any(p.rsplit("/", 1)[-1] == "xl" for p in a.files))
 
 
-@fact("root.xencommons_problem", _S)
+@fact("root.xencommons_problem", _S, paths=ROOT_PATHS)
 def root_xencommons_problem(subject: Subject) -> str:
     """Why xenstored/xenconsoled would not start at boot in the root ("" when they would):
     sysv start links to a registered script, or systemd *.wants links or presets."""

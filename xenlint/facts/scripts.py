@@ -7,7 +7,7 @@ import re
 
 from xenlint import capture
 from xenlint.artifact import Artifact
-from xenlint.facts import Subject, fact
+from xenlint.facts import NO_PATHS, Paths, Subject, fact
 
 INIT_DIRS = ("/etc/init.d/", "/etc/rc.d/init.d/")
 UNIT_DIRS = ("/usr/lib/systemd/system/", "/lib/systemd/system/", "/etc/systemd/system/")
@@ -122,7 +122,7 @@ def _text(art: Artifact, path: str) -> str:
     return data.decode("utf-8", "replace") if data else ""
 
 
-@fact("package.refreshes_bootloader", ("package", "kernel"))
+@fact("package.refreshes_bootloader", ("package", "kernel"), paths=NO_PATHS)
 def package_refreshes_bootloader(subject: Subject) -> bool | None:
     """Whether postinst / %post / %posttrans regenerate the boot menu (update-grub,
     grub2-mkconfig, grubby, update-bootloader, kernel-install)."""
@@ -130,7 +130,7 @@ def package_refreshes_bootloader(subject: Subject) -> bool | None:
     return refreshes_bootloader(art) if art is not None and art.package else None
 
 
-@fact("package.enabled_services", ("package",))
+@fact("package.enabled_services", ("package",), paths=NO_PATHS)
 def package_enabled_services(subject: Subject) -> set[str] | None:
     """Names the post-install scripts register or enable (update-rc.d, chkconfig,
     deb-systemd-helper enable, systemctl enable/preset as %systemd_post expands)."""
@@ -138,7 +138,7 @@ def package_enabled_services(subject: Subject) -> set[str] | None:
     return enabled_names(art) if art is not None and art.package else None
 
 
-@fact("package.init_default_start", ("package",))
+@fact("package.init_default_start", ("package",), paths=Paths(under=INIT_DIRS))
 def package_init_default_start(subject: Subject) -> dict[str, str] | None:
     """Each sysv init script the package ships -> its LSB `Default-Start` ("" if none)."""
     art = subject.artifact
@@ -147,7 +147,7 @@ def package_init_default_start(subject: Subject) -> dict[str, str] | None:
     return {p: lsb_header(_text(art, p)).get("Default-Start", "") for p in init_scripts(art)}
 
 
-@fact("package.unit_wanted_by", ("package",))
+@fact("package.unit_wanted_by", ("package",), paths=Paths(under=UNIT_DIRS))
 def package_unit_wanted_by(subject: Subject) -> dict[str, str] | None:
     """Each systemd unit the package ships -> its `[Install] WantedBy=`/`RequiredBy=` ("" if
     the unit has no [Install] section and so can never be enabled)."""

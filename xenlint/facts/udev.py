@@ -15,7 +15,7 @@ from lark.exceptions import LarkError
 
 from xenlint import capture
 from xenlint.artifact import Artifact
-from xenlint.facts import Subject, fact
+from xenlint.facts import Paths, Subject, fact
 from xenlint.facts import pkgset as ps
 
 RULE_DIRS = ("/etc/udev/rules.d/", "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/")
@@ -79,7 +79,7 @@ def rule_files(art: Artifact, within: ps.PackageSet | None = None) -> list[str]:
                   if p.startswith(RULE_DIRS) and p.endswith(".rules"))
 
 
-@fact("udev.rule_files", ("package",))
+@fact("udev.rule_files", ("package",), paths=Paths(under=RULE_DIRS))
 def udev_rule_files(subject: Subject) -> list[str] | None:
     """The udev rules files the package ships."""
     art = subject.artifact
@@ -93,7 +93,8 @@ def _shipped(subject: Subject) -> set[str]:
         "udev.shipped", lambda: {p for other in subject.run.artifacts for p in other.files})
 
 
-@fact("udev.missing_run_targets", ("package",))
+@fact("udev.missing_run_targets", ("package",),
+      paths=Paths(under=RULE_DIRS, containing=("xen",)))
 def udev_missing_run_targets(subject: Subject) -> str | None:
     """Xen programs (absolute RUN targets with "xen" in their path) that the package's udev
     rules run but no artifact of the run ships, as "program (rules file)"; "" when all are

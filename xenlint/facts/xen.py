@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType
-from xenlint.facts import Subject, fact
+from xenlint.facts import Paths, Subject, fact
 from xenlint.facts import pkgset as ps
 from xenlint.facts import scripts as sc
 
@@ -30,6 +30,10 @@ capture.want(XL_CONF, "/etc/default/grub", "/etc/default/grub.d/*", "/usr/lib*/l
 _LIBXL = re.compile(r"/libxenlight\.so[.\d]*$")
 _UDEV_DIRS = ("/etc/udev/rules.d/", "/lib/udev/rules.d/", "/usr/lib/udev/rules.d/")
 _P = ("package",)
+# Every fact here is a toolstack's (ps.XL_PATHS) over its closure, and looks at Xen's own
+# paths (libxenlight, /usr/lib/xen-X.Y, /etc/xen, xen udev rules, xenpm) or at the device
+# models libxl runs (qemu*, or a bare name found in a bin directory).
+TOOLSTACK_PATHS = ps.XL_PATHS | Paths(containing=("xen", "qemu"))
 
 
 def libxenlight(arts: list[Artifact]) -> tuple[Artifact, str] | None:
@@ -90,7 +94,7 @@ def _strings(subject: Subject) -> tuple[str, ...] | None:
     return libxl_strings(closure(subject))
 
 
-@fact("xen.ships_xl", _P)
+@fact("xen.ships_xl", _P, paths=TOOLSTACK_PATHS)
 def xen_ships_xl(subject: Subject) -> bool | None:
     """Whether the package ships the xl toolstack as a real binary (a wrapper symlink, like
     Debian's /usr/sbin/xl in xen-utils-common, does not count)."""
@@ -154,7 +158,7 @@ def xen_device_model_path(subject: Subject) -> str | None:
     return qemu_xen_path(strings)
 
 
-fact("xen.device_model_path", _P)(xen_device_model_path)
+fact("xen.device_model_path", _P, paths=TOOLSTACK_PATHS)(xen_device_model_path)
 
 
 def _bindir(subject: Subject, what: str) -> str | None:
@@ -184,7 +188,7 @@ def _shipped(subject: Subject, path: str, evidence: str, what: str) -> bool | No
     return found
 
 
-@fact("xen.device_model_shipped", _P)
+@fact("xen.device_model_shipped", _P, paths=TOOLSTACK_PATHS)
 def xen_device_model_shipped(subject: Subject) -> bool | None:
     """Whether the device-model path libxl uses is shipped by the toolstack package or a
     package its Depends/Recommends reach within the run (symlinks followed; unknown when a
@@ -200,10 +204,10 @@ def xen_save_helper_path(subject: Subject) -> str | None:
     return None if bindir is None else f"{bindir}/libxl-save-helper"
 
 
-fact("xen.save_helper_path", _P)(xen_save_helper_path)
+fact("xen.save_helper_path", _P, paths=TOOLSTACK_PATHS)(xen_save_helper_path)
 
 
-@fact("xen.save_helper_shipped", _P)
+@fact("xen.save_helper_shipped", _P, paths=TOOLSTACK_PATHS)
 def xen_save_helper_shipped(subject: Subject) -> bool | None:
     """Whether libxl-save-helper (needed for save, restore and migration) is shipped where
     libxl runs it, by the toolstack or its closure."""
@@ -238,7 +242,7 @@ def xen_version(subject: Subject) -> str | None:
     return f"{mm[0]}.{mm[1]}" if mm else None
 
 
-fact("xen.version", _P)(xen_version)
+fact("xen.version", _P, paths=TOOLSTACK_PATHS)(xen_version)
 
 
 def xen_version_code(subject: Subject) -> int | None:
@@ -248,7 +252,7 @@ def xen_version_code(subject: Subject) -> int | None:
     return mm[0] * 100 + mm[1] if mm else None
 
 
-fact("xen.version_code", _P)(xen_version_code)
+fact("xen.version_code", _P, paths=TOOLSTACK_PATHS)(xen_version_code)
 
 
 def xen_qemu_dm_path(subject: Subject) -> str | None:
@@ -257,10 +261,10 @@ def xen_qemu_dm_path(subject: Subject) -> str | None:
     return None if bindir is None else f"{bindir}/qemu-dm"
 
 
-fact("xen.qemu_dm_path", _P)(xen_qemu_dm_path)
+fact("xen.qemu_dm_path", _P, paths=TOOLSTACK_PATHS)(xen_qemu_dm_path)
 
 
-@fact("xen.qemu_traditional_built", _P)
+@fact("xen.qemu_traditional_built", _P, paths=TOOLSTACK_PATHS)
 def xen_qemu_traditional_built(subject: Subject) -> bool | None:
     """Whether this Xen builds qemu-xen-traditional: on by default before 4.16, off (opt-in)
     from 4.16, removed in 4.21. A qemu-dm shipped anywhere in the closure also counts."""
@@ -272,7 +276,7 @@ def xen_qemu_traditional_built(subject: Subject) -> bool | None:
     return code < 416
 
 
-@fact("xen.qemu_dm_shipped", _P)
+@fact("xen.qemu_dm_shipped", _P, paths=TOOLSTACK_PATHS)
 def xen_qemu_dm_shipped(subject: Subject) -> bool | None:
     """Whether qemu-dm is shipped where libxl runs it."""
     path = xen_qemu_dm_path(subject)
@@ -297,7 +301,7 @@ def _xl_conf(subject: Subject) -> dict[str, str] | None:
     return {}
 
 
-@fact("xen.run_hotplug_scripts", _P)
+@fact("xen.run_hotplug_scripts", _P, paths=TOOLSTACK_PATHS)
 def xen_run_hotplug_scripts(subject: Subject) -> int | None:
     """xl.conf `run_hotplug_scripts` (1, the default since Xen 4.2, when unset): whether xl
     runs the vif/block scripts itself or leaves them to udev rules."""
@@ -308,7 +312,7 @@ def xen_run_hotplug_scripts(subject: Subject) -> int | None:
     return 0 if raw.strip().lower() in ("0", "false", "no") else 1
 
 
-@fact("xen.default_bridge", _P)
+@fact("xen.default_bridge", _P, paths=TOOLSTACK_PATHS)
 def xen_default_bridge(subject: Subject) -> str | None:
     """xl.conf `vif.default.bridge` (xenbr0 when unset)."""
     if not _toolstack(subject):
@@ -316,7 +320,7 @@ def xen_default_bridge(subject: Subject) -> str | None:
     return (_xl_conf(subject) or {}).get("vif.default.bridge", "xenbr0")
 
 
-@fact("xen.backend_rules_shipped", _P)
+@fact("xen.backend_rules_shipped", _P, paths=TOOLSTACK_PATHS)
 def xen_backend_rules_shipped(subject: Subject) -> bool | None:
     """Whether the toolstack's closure ships udev rules for the xen-backend subsystem
     (xen-backend.rules), which ran hotplug scripts before Xen 4.6."""
@@ -329,7 +333,7 @@ def xen_backend_rules_shipped(subject: Subject) -> bool | None:
     return found
 
 
-@fact("xen.hotplug_scripts_missing", _P)
+@fact("xen.hotplug_scripts_missing", _P, paths=TOOLSTACK_PATHS)
 def xen_hotplug_scripts_missing(subject: Subject) -> str | None:
     """Hotplug scripts xl needs that the toolstack's closure lacks or ships without the
     execute bit: /etc/xen/scripts/vif-bridge and block ("" when both are there)."""
@@ -350,7 +354,7 @@ def xen_hotplug_scripts_missing(subject: Subject) -> str | None:
     return ", ".join(missing)
 
 
-@fact("xen.ships_xenpm", _P)
+@fact("xen.ships_xenpm", _P, paths=TOOLSTACK_PATHS)
 def xen_ships_xenpm(subject: Subject) -> bool | None:
     """Whether the toolstack's closure ships xenpm (the power-management tool, x86)."""
     if not _toolstack(subject):
@@ -415,7 +419,8 @@ def _systemd_status(subject: Subject, arts: list[Artifact]) -> tuple[bool, list[
     return not notes, notes
 
 
-@fact("xen.xencommons_problem", _P)
+@fact("xen.xencommons_problem", _P,
+      paths=TOOLSTACK_PATHS | Paths(under=sc.INIT_DIRS + sc.UNIT_DIRS + sc.PRESET_DIRS))
 def xen_xencommons_problem(subject: Subject) -> str | None:
     """Why xenstored/xenconsoled would not start at boot with this toolstack ("" when
     they would): a sysv xencommons-like script with Default-Start registered by

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 
 from xenlint.artifact import Artifact, EntryType
-from xenlint.facts import Subject, fact
+from xenlint.facts import Paths, Subject, fact
+from xenlint.facts.pkgset import BIN_DIRS
 
 _S = ("packages",)
+# hypervisors are told by name and by the images opened; a toolstack by name, or by an
+# `xl` it ships
+RELEASE_PATHS = Paths(under=BIN_DIRS, containing=("xen", "/xl"))
 _MINOR = re.compile(r"(\d+)\.(\d+)")
 _HV_NAME = re.compile(r"^xen-hypervisor-(\d+\.\d+)(?:-|$)")
 _TOOLS_NAME = re.compile(r"^xen-utils-(\d+\.\d+)$")
@@ -56,19 +60,19 @@ def _releases(subject: Subject, which: str) -> list[tuple[str, str]]:
                   if a.package and (r := fn(a)) is not None)
 
 
-@fact("packages.hypervisor_releases", _S)
+@fact("packages.hypervisor_releases", _S, paths=RELEASE_PATHS)
 def packages_hypervisor_releases(subject: Subject) -> list[str]:
     """Hypervisor packages of the run with their Xen release: "xen-hypervisor-4.17-amd64 4.17"."""
     return [f"{n} {r}" for n, r in _releases(subject, "hypervisor")]
 
 
-@fact("packages.toolstack_releases", _S)
+@fact("packages.toolstack_releases", _S, paths=RELEASE_PATHS)
 def packages_toolstack_releases(subject: Subject) -> list[str]:
     """Toolstack packages of the run with their Xen release: "xen-utils-4.17 4.17"."""
     return [f"{n} {r}" for n, r in _releases(subject, "toolstack")]
 
 
-@fact("packages.xen_release_mismatch", _S)
+@fact("packages.xen_release_mismatch", _S, paths=RELEASE_PATHS)
 def packages_xen_release_mismatch(subject: Subject) -> str:
     """"" when every hypervisor and toolstack of the run are one Xen release, else which
     are which."""
