@@ -1,7 +1,7 @@
 """Benchmark (not a test): `xenlint audit` on a real Debian archive, with wall time and the
 peak RSS of every process of the run.
 
-    python bench/bench_real_archive.py ARCHIVE [--jobs 1,2] [--dask] [--cached]
+    python bench/bench_real_archive.py ARCHIVE [--jobs 1,2] [--dask] [--cached] [--keep DIR]
 
 ARCHIVE is what `build-archive.sh` makes (Debian bookworm main, amd64 and arm64 Packages
 and Contents as the mirror serves them, the Xen-related packages in pool/). Each figure is
@@ -118,6 +118,7 @@ def main() -> None:
     ap.add_argument("--jobs", default="1,2")
     ap.add_argument("--dask", action="store_true")
     ap.add_argument("--cached", action="store_true")
+    ap.add_argument("--keep", type=Path, help="copy the JSON reports into this directory")
     args = ap.parse_args()
     env = xenlint_env()
     python = xenlint_python()
@@ -144,6 +145,10 @@ def main() -> None:
                 out = tmp / "dask.json"
                 report("dask, 2 workers, no cache", cmd, run(cmd, env, out), out)
     finally:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for report_file in tmp.glob("*.json"):
+                shutil.copy(report_file, args.keep / report_file.name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
