@@ -21,7 +21,7 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 import xenlint
 from xenlint import capture
@@ -77,14 +77,19 @@ def salt_for(limits: Limits, rule_dirs: tuple[Path, ...] = ()) -> str:
     return f"{FORMAT}:{xenlint.__version__}:{ruleset_hash(rule_dirs)}:{limits!r}"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], object]) -> None:
+    """Write `data` (bytes, or a function writing to the file) to a temporary file beside
+    `path`, then rename it onto `path`."""
     import tempfile  # only a run that writes needs it
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                data(f)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -124,8 +129,10 @@ class Cache:
 
     def put_blob(self, kind: str, key: str, value: Any) -> None:
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            # streamed: an archive's index parse pickles to a hundred megabytes, which
+            # need not sit in memory beside the parse itself
             atomic_write(self._blob(kind, key),
-                          pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                         functools.partial(pickle.dump, value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def get_report(self, key: str) -> Report | None:
         report = self.get_blob("reports", key)
