@@ -22,6 +22,7 @@ as this process (shared storage).
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -92,10 +93,14 @@ class DaskExecutor:
         except ImportError:
             raise ClusterError("the dask executor needs `distributed`: "
                                "pip install 'xenlint[dask]'") from None
+        address = address_of(spec)
         try:
-            self._client = Client(address_of(spec), timeout=connect_timeout,
-                                  set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+            # a Client that fails to connect leaves its event-loop thread running, which
+            # would keep lint from forking (shards.py): try the port alone first
+            host, _, port = address.partition("://")[2].rpartition(":")
+            socket.create_connection((host.strip("[]"), int(port)), connect_timeout).close()
+            self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {spec}: {exc}") from None
         threads = sum(self._client.nthreads().values())
         self.jobs = max(1, jobs or threads or 1)
