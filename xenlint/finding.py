@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
@@ -49,6 +50,8 @@ class RuleInfo:
     why: str = ""
     fix: str = ""
     references: tuple[str, ...] = ()
+    # the subject kind the rule checks (package, kernel, ...); "" for xenlint's own rules
+    applies_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,12 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
     remedy: Remedy | None = None
+    # every profile the same problem was found for, `profile` first (see merge_profiles)
+    profiles: tuple[str, ...] = ()
+
+    @property
+    def all_profiles(self) -> tuple[str, ...]:
+        return self.profiles or (self.profile,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,9 @@ class Report:
     artifacts: list[str] = field(default_factory=list)
     rules: list[RuleInfo] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    # input file -> the subject kinds read from it (package, kernel, initramfs, ...), so
+    # JUnit lists as passed only the rules that could apply to it
+    kinds: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Findings by severity (unsuppressed ones), the suppressed ones, and the unknowns
@@ -128,3 +140,19 @@ class Report:
         out["suppressed"] = sum(f.suppressed for f in self.findings)
         out["unknowns"] = len(self.unknowns) + self.hidden_unknowns
         return out
+
+
+def merge_profiles(findings: list[Finding]) -> list[Finding]:
+    """One finding per problem: the same rule, severity, place, message and fix found for
+    several profiles becomes one finding listing them all (in the order met), so it is
+    printed and counted once."""
+    merged: dict[tuple[object, ...], list[Finding]] = {}
+    for f in findings:
+        key = (f.rule, f.severity, f.checklist, f.artifact, f.location, f.message, f.fix,
+               f.suppressed, f.suppression_reason, f.remedy)
+        merged.setdefault(key, []).append(f)
+    out = []
+    for group in merged.values():
+        profiles = tuple(dict.fromkeys(p for f in group for p in f.all_profiles))
+        out.append(dataclasses.replace(group[0], profile=profiles[0], profiles=profiles))
+    return out

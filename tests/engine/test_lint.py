@@ -43,7 +43,8 @@ def run(*args: str) -> Result:
 
 
 def keyed(report_findings: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
-    return sorted((f.rule, Path(f.artifact).name, f.profile) for f in report_findings)
+    return sorted((f.rule, Path(f.artifact).name, p) for f in report_findings
+                  for p in f.all_profiles)
 
 
 def test_findings_name_profile_rule_and_artifact(inputs: Path) -> None:
@@ -51,6 +52,9 @@ def test_findings_name_profile_rule_and_artifact(inputs: Path) -> None:
     assert keyed(report.findings) == [
         ("test-needs-libc6", "fixture.rpm", "dom0"), ("test-needs-libc6", "fixture.rpm", "domu"),
         ("test-sbin-demo", "fixture.deb", "dom0"), ("test-sbin-demo", "fixture.rpm", "dom0")]
+    # one finding for the problem both profiles see, listing both, `profile` the first
+    [libc] = [f for f in report.findings if f.rule == "test-needs-libc6"]
+    assert (libc.profile, libc.profiles) == ("dom0", ("dom0", "domu"))
     sbin = next(f for f in report.findings if f.rule == "test-sbin-demo")
     assert sbin.location == "/usr/sbin/xl-demo"
     assert sbin.message == "xenlint-fixture ships /usr/sbin/xl-demo"
@@ -194,7 +198,8 @@ def test_formats_and_output_file(inputs: Path, tmp_path: Path) -> None:
                  "--profile", "dom0,domu")
     assert result.exit_code == 1
     data = json.loads(out.read_text())
-    assert {f["profile"] for f in data["findings"]} == {"dom0", "domu"}
+    assert {p for f in data["findings"] for p in f["profiles"]} == {"dom0", "domu"}
+    assert all(f["profile"] == f["profiles"][0] for f in data["findings"])
     result = run("check", str(inputs), "--remedies", "--profile", "dom0")
     # both package rules fix the same package: one group naming both findings
     assert "## packaging changes: package xenlint-fixture (" in result.output

@@ -29,7 +29,7 @@ from xenlint.artifact import Artifact
 from xenlint.finding import Report
 from xenlint.limits import Limits
 
-FORMAT = "2"  # the pickled shape of a view; a change makes old entries misses
+FORMAT = "3"  # the pickled shape of a view and a report; a change makes old entries misses
 T = TypeVar("T")
 _SHA256 = re.compile("[0-9a-f]{64}")
 

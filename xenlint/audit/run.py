@@ -172,6 +172,7 @@ def merge(into: Report, part: Report) -> None:
     known = {r.id for r in into.rules}
     into.rules += [r for r in part.rules if r.id not in known]
     into.profiles += [p for p in part.profiles if p not in into.profiles]
+    into.kinds.update(part.kinds)
 
 
 def group_artifacts(group: Group, views: dict[WorkItem, Artifact | None]) -> list[Artifact]:

@@ -24,7 +24,7 @@ from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
 from xenlint.limits import Limits
 
-FORMAT = 2
+FORMAT = 3  # 3: findings list all their profiles; reports know input kinds
 
 
 def _stat(h: Any, path: Path) -> None:

@@ -24,6 +24,7 @@ from xenlint.finding import (
     Report,
     Severity,
     Unknown,
+    merge_profiles,
 )
 from xenlint.limits import Limits
 from xenlint.readers import read_path
@@ -167,20 +168,40 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
     found_overrides = _overrides(options, config, inputs)
     ran = [r for r in rules if set(r.profiles) & set(profiles)]
     label = inputs[0] if len(inputs) == 1 else ""
-    findings, unknowns = evaluator(ran, build_subjects(artifacts, label, context, set_arch),
-                                    profiles)
+    subjects = build_subjects(artifacts, label, context, set_arch)
+    findings, unknowns = evaluator(ran, subjects, profiles)
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
                                  [r.id for r in known])
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),
-                    rules=[r.info() for r in ran])
-    report.findings = sorted(findings, key=lambda f: (
-        f.artifact, f.location or "", f.rule, f.profile, f.message)) + unused
+                    rules=[r.info() for r in ran], kinds=_kinds(subjects))
+    # sorted first, so that each merged finding's first profile is in profile order
+    report.findings = merge_profiles(sorted(findings, key=lambda f: (
+        f.artifact, f.location or "", f.rule, f.profile, f.message))) + unused
     if unused:
         report.rules.append(ovr.UNUSED_OVERRIDE)
     report.unknowns = unknowns if options.show_unknown else []
     report.hidden_unknowns = 0 if options.show_unknown else len(unknowns)
     report.errors = [ReadError(path, msg) for a in artifacts for path, msg in a.read_errors()]
     return report
+
+
+def _kinds(subjects: Sequence[Subject]) -> dict[str, list[str]]:
+    """Input file -> the kinds of subject read from it; a package also answers to the
+    package-set rules, which look at it through its set."""
+    out: dict[str, list[str]] = {}
+    for subject in subjects:
+        if subject.artifact is None:
+            continue
+        kinds = out.setdefault(subject.input.split("!", 1)[0], [])
+        for kind in (subject.kind, "packages") if subject.kind == "package" else \
+                (subject.kind,):
+            if kind not in kinds:
+                kinds.append(kind)
+    return out
+
+
+def _errors(art: Artifact) -> list[tuple[str, str]]:
+    return [(a.path, a.error) for a in art.walk() if a.error]
 
 
 def exit_status(report: Report, fail_on: Severity | FailNever = Severity.ERROR) -> int:

@@ -82,7 +82,8 @@ class Group:
         """A title, then each finding once with the profiles it was found for."""
         profiles: dict[tuple[str, str, str], list[str]] = {}
         for f in self.findings:
-            profiles.setdefault((f.rule, f.severity.value, f.message), []).append(f.profile)
+            profiles.setdefault((f.rule, f.severity.value, f.message), []).extend(
+                f.all_profiles)
         return [f"## {_TITLES[self.kind]}: {self.label} ({self.target})"] + [
             f"#   {rule} ({sev}; {', '.join(dict.fromkeys(ps))}): {msg}"
             for (rule, sev, msg), ps in profiles.items()]

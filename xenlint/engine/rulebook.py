@@ -102,7 +102,8 @@ class Rule:
 
     def info(self) -> RuleInfo:
         return RuleInfo(self.id, self.severity, self.profiles, self.checklist, self.summary,
-                        self.doc.what, self.doc.why, self.doc.fix, self.doc.references)
+                        self.doc.what, self.doc.why, self.doc.fix, self.doc.references,
+                        self.applies_to)
 
 
 @dataclass(slots=True)

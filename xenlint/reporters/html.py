@@ -139,7 +139,7 @@ def _findings(report: Report) -> list[str]:
             out.append(
                 f'<tr class="finding {cls}" data-rule="{_e(f.rule)}">'
                 f'<td class="sev">{_e(f.severity.value)}</td><td>{_e(f.rule)}</td>'
-                f"<td>{_e(f.profile)}</td><td>{_e(', '.join(f.checklist))}</td>"
+                f"<td>{_e(', '.join(f.all_profiles))}</td><td>{_e(', '.join(f.checklist))}</td>"
                 f"<td>{_e(f.message)}{where}{note}{fix}</td></tr>")
         out.append("</table>")
     return out

@@ -27,6 +27,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "rule": f.rule,
         "severity": f.severity.value,
         "profile": f.profile,
+        # every profile it was found for (`profile` is the first): one finding per problem
+        "profiles": list(f.all_profiles),
         "checklist": list(f.checklist),
         "artifact": artifact_file(f.artifact),
         "location": finding_inner(f),

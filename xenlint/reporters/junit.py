@@ -1,12 +1,13 @@
 """JUnit XML for CI test views: one testsuite per input, one testcase per rule per input.
 
 Scheme: `<testsuite name=ARTIFACT>` holds `<testcase classname=ARTIFACT name=RULE-ID>` for every
-rule of the run. A rule with findings on that input fails: the schema allows one `<failure>` per
-testcase, so all its findings go into that one element (message of the first or a count; each
-finding with profile, path inside, message and fix in the body). A rule whose findings are all
-suppressed, or whose answer is unknown, is `<skipped>` with the reason. An input that could not
-be read is a testcase named `read-error` holding an `<error>`; a wholly unreadable input gets
-no rule testcases, since no rule looked at it.
+rule of the run that could apply to that input's kinds (a kernel rule is not a passed test of a
+package that holds no kernel). A rule with findings on that input fails: the schema allows
+one `<failure>` per testcase, so all its findings go into that one element (message of the
+first or a count; each finding with its profiles, path inside, message and fix in the body).
+A rule whose findings are all suppressed, or whose answer is unknown, is `<skipped>` with the
+reason. An input that could not be read is a testcase named `read-error` holding an
+`<error>`; a wholly unreadable input gets no rule testcases, since no rule looked at it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _timestamp() -> str:
 def _describe(f: Finding) -> str:
     inner = finding_inner(f)
     where = f"{inner}: " if inner else ""
-    lines = [f"[{f.profile}] {where}{f.message}"]
+    lines = [f"[{', '.join(f.all_profiles)}] {where}{f.message}"]
     if f.fix:
         lines.append(f"fix: {f.fix}")
     if f.suppressed:
@@ -89,9 +90,15 @@ def _outcome(case: ET.Element, findings: list[Finding], unknowns: list[Unknown])
     return "passed"
 
 
-def _rule_ids(report: Report) -> list[str]:
-    ids = [r.id for r in report.rules] + [f.rule for f in report.findings] \
-        + [u.rule for u in report.unknowns]
+def _rule_ids(report: Report, artifact: str) -> list[str]:
+    """The rules of the run that could apply to `artifact` (its kinds, when the report
+    knows them: a kernel rule is no passed test of a package without a kernel), and every
+    rule that found something or was unknown there."""
+    kinds = report.kinds.get(artifact)
+    ids = [r.id for r in report.rules
+           if kinds is None or not r.applies_to or r.applies_to in kinds]
+    ids += [f.rule for f in report.findings if artifact_file(f.artifact) == artifact]
+    ids += [u.rule for u in report.unknowns if artifact_file(u.artifact) == artifact]
     return list(dict.fromkeys(ids))
 
 
@@ -107,7 +114,7 @@ def _suite(report: Report, artifact: str, number: int, hostname: str,
     errors = [e for e in report.errors if artifact_file(e.artifact) == artifact]
     counts = {"failure": 0, "skipped": 0, "passed": 0, "error": 0}
     unreadable = any(e.artifact == artifact for e in errors) and not mine and not unknown
-    for rule in [] if unreadable else _rule_ids(report):
+    for rule in [] if unreadable else _rule_ids(report, artifact):
         case = ET.SubElement(suite, "testcase", classname=_token(artifact), name=_token(rule),
                              time="0")
         counts[_outcome(case, [f for f in mine if f.rule == rule],

@@ -127,12 +127,15 @@ def result(f: Finding, rule_index: int, base: Path) -> dict[str, Any]:
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": LEVEL[f.severity],
-        "message": {"text": f"{where}{f.message} (profile: {f.profile})"},
+        "message": {"text": f"{where}{f.message} "
+                            f"(profile{'s' if len(f.all_profiles) > 1 else ''}: "
+                            f"{', '.join(f.all_profiles)})"},
         "locations": [location],
         # upload-sarif computes primaryLocationLineHash from the file's line text unless it is
         # given; for a binary input that text changes with every rebuild, so give ours
         "partialFingerprints": {FINGERPRINT_KEY: digest, GITHUB_KEY: digest},
-        "properties": {"profile": f.profile, "checklist": list(f.checklist),
+        "properties": {"profile": f.profile, "profiles": list(f.all_profiles),
+                       "checklist": list(f.checklist),
                        "location": inner, "fix": f.fix},
     }
     if f.suppressed:

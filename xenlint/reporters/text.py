@@ -50,7 +50,7 @@ def finding_line(f: Finding, color: bool = False) -> str:
            f"{_paint(p(f.rule), letter, color)} {p(f.message)}"
     if inner:
         line += f" [{p(inner)}]"
-    line += f" ({p(f.profile)})"
+    line += f" ({p(', '.join(f.all_profiles))})"
     if f.suppressed:
         line += f" overridden: {p(f.suppression_reason or 'no reason given')}"
     return line
