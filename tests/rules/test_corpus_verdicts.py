@@ -43,7 +43,7 @@ def run(*subdirs: str) -> Report:
 
 
 def verdicts(report: Report) -> set[Verdict]:
-    return {(Path(f.artifact).name, f.rule, f.profile) for f in report.findings}
+    return {(Path(f.artifact).name, f.rule, p) for f in report.findings for p in f.all_profiles}
 
 
 def messages(report: Report, name: str, rule: str) -> list[str]:
