@@ -21,7 +21,7 @@ from xenlint.reporters.strings import safe_tree
 
 
 def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool,
-         read_errors: bool = True) -> None:
+         read_errors: bool = True, info: bool = False) -> None:
     """`read_errors=False`: a text report leaves out its `X:` lines (printed elsewhere)."""
     if remedies and fmt == "json":
         # additive: the usual JSON report plus a `remedies` key
@@ -31,7 +31,7 @@ def emit(report: Report, fmt: str, out: TextIO, color: bool, remedies: bool,
         out.write("\n")
         return
     if fmt == "text":
-        text.write(report, out, color=color, read_errors=read_errors)
+        text.write(report, out, color=color, read_errors=read_errors, info=info)
     else:
         render(fmt, report, out, color=color)
     if remedies:
@@ -55,7 +55,7 @@ def use_color(mode: str, stream: TextIO) -> bool:
 
 
 def write_report(report: Report, fmt: str, output: Path | None, color: str,
-                 remedies: bool) -> None:
+                 remedies: bool, info: bool = False) -> None:
     """To FILE (never coloured unless --color always) or standard output.
 
     Inputs that could not be read (`X:` lines) always go to standard error too, so a
@@ -67,7 +67,7 @@ def write_report(report: Report, fmt: str, output: Path | None, color: str,
         sys.stderr.flush()
     if output is None:
         emit(report, fmt, sys.stdout, use_color(color, sys.stdout), remedies,
-             read_errors=False)
+             read_errors=False, info=info)
         return
     # beside the target and renamed over it: a crash, a full disk or a signal while
     # writing leaves the previous report in place, never a truncated one
@@ -77,7 +77,7 @@ def write_report(report: Report, fmt: str, output: Path | None, color: str,
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                emit(report, fmt, out, color == "always", remedies)
+                emit(report, fmt, out, color == "always", remedies, info=info)
             os.replace(tmp, output)
         except BaseException:
             tmp.unlink(missing_ok=True)

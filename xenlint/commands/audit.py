@@ -78,7 +78,7 @@ def _progress(console: Any) -> Iterator[Any]:
 @click.option("--summary/--no-summary", default=None,
               help="Print the summary table to stderr (default: on a TTY).")
 @check_options
-def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: str,
+def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: str, info: bool,
               jobs: int | None, executor: str, cache_dir: Path | None, no_cache: bool,
               timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
@@ -94,7 +94,7 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
         report, stats, status = _run(target, kwargs, jobs, executor, cache_root, timeout)
         if memo is not None:
             memo.put(report, stats, status)
-    write_report(report, fmt, output, color, remedies)
+    write_report(report, fmt, output, color, remedies, info)
     if sys.stderr.isatty() if summary is None else summary:
         from rich.console import Console
 

@@ -20,7 +20,7 @@ from xenlint.finding import EXIT_ERROR
 @output_options
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
-              color: str, **kwargs: Any) -> None:
+              color: str, info: bool, **kwargs: Any) -> None:
     """Check packages, kernels, initramfs images, root trees and uploads against the rules.
 
     All PATHS form one package set. An upload's .changes stands for the files it lists,
@@ -34,5 +34,5 @@ def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: b
     except LintError as exc:
         click.echo(f"xenlint: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    write_report(report, fmt, output, color, remedies)
+    write_report(report, fmt, output, color, remedies, info)
     sys.exit(exit_status(report, fail_on))

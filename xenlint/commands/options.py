@@ -58,6 +58,9 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --output, --remedies and --color: how `check` and `audit` print a report."""
+    fn = click.option("-i", "--info", is_flag=True, default=False,
+                      help="Explain each rule under its first finding (what it checks, why, "
+                           "the fix), as lintian -i does; text format.")(fn)
     fn = click.option("--no-color", "color", flag_value="never", hidden=True,
                       help="Same as --color never.")(fn)
     fn = click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),

@@ -8,6 +8,7 @@ the current directory or a parent is used.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 from xenlint.finding import PROFILES, FailNever, Severity, parse_fail_on
 
-_KEYS = {"profiles", "fail-on", "enable", "disable", "rule-dirs", "params", "overrides"}
+_KEYS = {"profiles", "fail-on", "enable", "disable", "rule-dirs", "params", "overrides",
+         "checklist"}
 
 
 class ConfigError(Exception):
@@ -32,6 +34,10 @@ class Config:
     rule_dirs: tuple[Path, ...] = ()
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     overrides: tuple[dict[str, Any], ...] = ()
+    # rule id -> (file, line) of its [params.RULE] table, for errors that point there
+    params_at: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # a distribution's own checklist keys (key -> title), allowed in rules beside Xen's
+    checklist: dict[str, str] = field(default_factory=dict)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -66,6 +72,39 @@ def _strings(data: dict[str, Any], key: str, path: Path) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _table_line(text: str, name: str) -> int:
+    """The line of `[name]` (or of `name =` / `name.key =` in a parent table), else 1."""
+    head, _, last = name.rpartition(".")
+    quoted = rf"(?:{re.escape(last)}|\"{re.escape(last)}\"|'{re.escape(last)}')"
+    # in pyproject.toml the table is [tool.xenlint.params.RULE]
+    patterns = [rf"^[ \t]*\[[ \t]*(?:[^\]\n]*\.)?{re.escape(head)}\.{quoted}[ \t]*\]",
+                rf"^[ \t]*(?:{re.escape(head)}\.)?{quoted}[ \t]*[.=]"] if head else \
+        [rf"^[ \t]*\[[ \t]*{quoted}[ \t]*\]", rf"^[ \t]*{quoted}[ \t]*[.=]"]
+    for pattern in patterns:
+        m = re.search(pattern, text, re.MULTILINE)
+        if m:
+            return text.count("\n", 0, m.start()) + 1
+    return 1
+
+
+def _checklist(value: Any, path: Path, text: str) -> dict[str, str]:
+    """[checklist.KEY] title = "..." tables, or a list of keys: a policy's own keys."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return dict.fromkeys(value, "")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}:{_table_line(text, 'checklist')}: checklist must be a "
+                          "list of keys or one [checklist.KEY] table per key")
+    out = {}
+    for key, item in value.items():
+        title = item.get("title", "") if isinstance(item, dict) else None
+        if not isinstance(title, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
+            raise ConfigError(f"{path}:{_table_line(text, f'checklist.{key}')}: "
+                              f"[checklist.{key}] must be a kebab-case key with an optional "
+                              "title = \"...\"")
+        out[key] = title
+    return out
+
+
 def load_config(path: Path | None = None, *, search: bool = True) -> Config:
     """Read `path` (or the nearest configuration when `search`); no file gives defaults."""
     if path is None:
@@ -96,7 +135,10 @@ def load_config(path: Path | None = None, *, search: bool = True) -> Config:
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
         raise ConfigError(f"{path}: overrides must be an array of tables ([[overrides]])")
     base = path.parent
+    text = path.read_text("utf-8")
     return Config(
+        params_at={rule: (str(path), _table_line(text, f"params.{rule}")) for rule in params},
+        checklist=_checklist(data.get("checklist", {}), path, text),
         path=path, profiles=profiles, fail_on=parse_fail_on(fail_on) if fail_on else None,
         enable=_strings(data, "enable", path), disable=_strings(data, "disable", path),
         rule_dirs=tuple(base / d for d in _strings(data, "rule-dirs", path)),

@@ -11,7 +11,7 @@ from xenlint.artifact import Artifact
 from xenlint.engine import overrides as ovr
 from xenlint.engine.config import Config, ConfigError, load_config
 from xenlint.engine.evaluate import build_subjects, evaluate
-from xenlint.engine.rulebook import Rule, default_rule_dirs, load_rulebook
+from xenlint.engine.rulebook import Rule, default_rule_dirs, load_rulebook, suggest
 from xenlint.facts import Subject
 from xenlint.finding import (
     EXIT_ERROR,
@@ -76,7 +76,8 @@ def _pick(book: Iterable[Rule], select: Sequence[str], ignore: Sequence[str]) ->
     ids = [r.id for r in rules]
     for pattern in (*select, *ignore):
         if not fnmatch.filter(ids, pattern):
-            raise LintError(f"no rule matches {pattern!r} (see `xenlint rules`)")
+            raise LintError(f"no rule matches {pattern!r}{suggest(pattern, ids)} "
+                            "(see `xenlint rules`)")
     if select:
         rules = [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in select)]
     return [r for r in rules if not any(fnmatch.fnmatchcase(r.id, p) for p in ignore)]
@@ -85,7 +86,8 @@ def _pick(book: Iterable[Rule], select: Sequence[str], ignore: Sequence[str]) ->
 def all_rules(options: LintOptions, config: Config) -> list[Rule]:
     """The shipped rules plus those of extra rule directories; a broken one is a LintError."""
     dirs = [*default_rule_dirs(), *config.rule_dirs, *options.extra_rule_dirs]
-    book = load_rulebook(dirs, config.params)
+    book = load_rulebook(dirs, config.params, checklist_keys=config.checklist,
+                         params_at=config.params_at)
     if book.errors:
         raise LintError("\n".join(str(e) for e in book.errors))
     return list(book)

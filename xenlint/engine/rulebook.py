@@ -123,16 +123,21 @@ def default_rule_dirs() -> list[Path]:
 
 
 def load_rulebook(dirs: Iterable[Path] | None = None,
-                  params: Mapping[str, Mapping[str, Any]] | None = None) -> Rulebook:
-    """Load every rule under `dirs` (default: the shipped rules); `params` override [params]."""
+                  params: Mapping[str, Mapping[str, Any]] | None = None, *,
+                  checklist_keys: Iterable[str] = (),
+                  params_at: Mapping[str, tuple[str, int]] | None = None) -> Rulebook:
+    """Load every rule under `dirs` (default: the shipped rules); `params` override [params]
+    (`params_at`: where the configuration sets each rule's, file and line);
+    `checklist_keys`: a configuration's own checklist keys, allowed beside the Xen ones."""
     book = Rulebook()
+    extra = tuple(checklist_keys)
     for directory in (default_rule_dirs() if dirs is None else dirs):
         if not Path(directory).is_dir():
             book.errors.append(RuleError("rule directory does not exist", directory))
             continue
         for path in sorted(Path(directory).rglob("*.toml")):
             try:
-                rule = load_rule(path, (params or {}).get(path.stem))
+                rule = load_rule(path, (params or {}).get(path.stem), extra)
             except RuleError as exc:
                 book.errors.append(exc)
                 continue
@@ -141,11 +146,42 @@ def load_rulebook(dirs: Iterable[Path] | None = None,
                     f"rule id {rule.id} already defined in {book.rules[rule.id].path}", path))
                 continue
             book.rules[rule.id] = rule
-    for rule_id in params or {}:
-        if rule_id not in book.rules:
-            book.errors.append(RuleError(f"parameters given for unknown rule {rule_id}",
-                                         "configuration"))
+    book.errors += _param_errors(book, params or {}, params_at or {})
     return book
+
+
+def _param_errors(book: Rulebook, params: Mapping[str, Mapping[str, Any]],
+                  params_at: Mapping[str, tuple[str, int]]) -> list[RuleError]:
+    """What is wrong with the configuration's [params.RULE] tables, at their file:line: a
+    rule that does not exist (with a suggestion), or a parameter the rule does not take.
+    A rule whose own file failed to load has its error already; nothing is added."""
+    failed = {Path(e.path).stem for e in book.errors}
+    out = []
+    for rule_id, values in params.items():
+        where, line = params_at.get(rule_id, ("configuration", 1))
+        rule = book.rules.get(rule_id)
+        if rule is None:
+            if rule_id not in failed:
+                out.append(RuleError(f"[params.{rule_id}] names no rule"
+                                     f"{suggest(rule_id, book.rules)} (see `xenlint rules`)",
+                                     where, line))
+            continue
+        unknown = sorted(set(values) - set(rule.params))
+        if unknown:
+            takes = ", ".join(rule.params)
+            out.append(RuleError(
+                f"[params.{rule_id}] sets {', '.join(unknown)}, which {rule_id} does not take "
+                f"(its parameters: {takes or 'none'}; see `xenlint rules --params`)",
+                where, line))
+    return out
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" for the closest candidate, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _locate(text: str, key: str) -> tuple[int, int]:
@@ -180,8 +216,10 @@ def _strings(value: Any, key: str, path: Path, text: str, allowed: Iterable[str]
     allowed = tuple(allowed)
     for v in value:
         if allowed and v not in allowed:
-            raise RuleError(f"{key}: unknown value {v!r} (known: {', '.join(allowed)})",
-                            path, line, col)
+            hint = " (a distribution's own keys are declared in the configuration's " \
+                "[checklist] table)" if key == "checklist" else ""
+            raise RuleError(f"{key}: unknown value {v!r}{suggest(v, allowed)} "
+                            f"(known: {', '.join(allowed)}){hint}", path, line, col)
     return tuple(value)
 
 
@@ -210,10 +248,9 @@ def _params(data: Any, overrides: Mapping[str, Any] | None, path: Path) -> dict[
     if not isinstance(data, dict):
         raise RuleError("[params] must be a table", path)
     params = dict(data)
-    for name, value in (overrides or {}).items():
-        if name not in params:
-            raise RuleError(f"configuration sets unknown parameter {name}", path)
-        params[name] = value
+    # a name the rule does not take is the configuration's error, reported at its line
+    # by load_rulebook; the rule itself still loads
+    params.update({k: v for k, v in (overrides or {}).items() if k in params})
     return params
 
 
@@ -242,7 +279,8 @@ def _template(text: str, data: dict[str, Any], key: str, scope: Scope, path: Pat
     return _compiled(text, data, key, scope, path, compile_template)
 
 
-def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> Rule:
+def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None,
+              checklist_keys: Iterable[str] = ()) -> Rule:
     """One rule file -> Rule, or a RuleError with the file, line and column of the problem."""
     try:
         text = path.read_text("utf-8")
@@ -284,7 +322,8 @@ def load_rule(path: Path, param_overrides: Mapping[str, Any] | None = None) -> R
     return Rule(
         id=path.stem, path=path, severity=Severity(severity),
         profiles=_strings(data["profiles"], "profiles", path, text, PROFILES),
-        checklist=_strings(data["checklist"], "checklist", path, text, checklist()),
+        checklist=_strings(data["checklist"], "checklist", path, text,
+                           (*checklist(), *checklist_keys)),
         applies_to=applies, when=when, expect=expect, message=message,
         location=_template(text, data, "location", msg_scope, path), params=params,
         doc=doc, when_text=data.get("when", ""), expect_text=data["expect"],

@@ -11,11 +11,12 @@ wrapping to the terminal width.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TextIO
 
 import click
 
-from xenlint.finding import Finding, Report
+from xenlint.finding import Finding, Report, RuleInfo
 from xenlint.reporters.locations import (
     artifact_file,
     finding_inner,
@@ -82,8 +83,33 @@ def error_lines(report: Report, color: bool = False) -> list[str]:
             for e in report.errors]
 
 
-def lines(report: Report, color: bool = False, read_errors: bool = True) -> list[str]:
-    out = [finding_line(f, color) for f in report.findings]
+def explanation(f: Finding, rule: RuleInfo | None) -> list[str]:
+    """`N:` lines, as `lintian -i` prints under a tag's first occurrence: what the rule
+    checks, why it matters, and the fix of this finding."""
+    out = ["N:"]
+    for lead, text in (("", rule.what if rule else ""), ("Why: ", rule.why if rule else "")):
+        if text:
+            out += [f"N:   {printable(w)}" for w in
+                    textwrap.wrap(lead + text.strip(), 76, break_on_hyphens=False)]
+            out.append("N:")
+    for i, line in enumerate(f.fix.strip().splitlines()):
+        # a fix is often a config or shell snippet: its lines are kept as written
+        out.append(f"N:   {'Fix: ' if i == 0 else '     '}{printable(line)}".rstrip())
+    if f.fix.strip():
+        out.append("N:")
+    return out
+
+
+def lines(report: Report, color: bool = False, read_errors: bool = True,
+          info: bool = False) -> list[str]:
+    rules = {r.id: r for r in report.rules}
+    explained: set[str] = set()
+    out = []
+    for f in report.findings:
+        out.append(finding_line(f, color))
+        if info and f.rule not in explained:
+            explained.add(f.rule)
+            out += explanation(f, rules.get(f.rule))
     p = printable
     for u in report.unknowns:
         line = (f"{_paint('U:', 'U', color)} {p(artifact_file(u.artifact))}: "
@@ -102,12 +128,13 @@ def lines(report: Report, color: bool = False, read_errors: bool = True) -> list
 
 
 def write(report: Report, out: TextIO, *, color: bool = False,
-          read_errors: bool = True) -> None:
+          read_errors: bool = True, info: bool = False) -> None:
     """The report; `read_errors=False` leaves the `X:` lines to the caller (the command
-    line prints them on standard error)."""
+    line prints them on standard error); `info` explains each rule under its first
+    finding (`N:` lines, as `lintian -i`)."""
     # every field went through printable(): one line per entry whatever a message holds, and
     # no control sequence from an artifact reaches the terminal
-    for line in lines(report, color, read_errors):
+    for line in lines(report, color, read_errors, info):
         out.write(line + "\n")
 
 
