@@ -214,8 +214,9 @@ def test_rules_and_explain_commands() -> None:
     assert rules["test-needs-libc6"] == {
         "id": "test-needs-libc6", "severity": "error", "profiles": ["dom0", "domu"],
         "checklist": ["meta-package"], "applies-to": "package",
-        "summary": "Test rule: the package depends on libc6."}
-    result = CliRunner().invoke(main, ["explain", "test-sbin-demo", "--rules-dir", str(RULES)])
+        "summary": "Test rule: the package depends on libc6.", "params": {}}
+    result = CliRunner().invoke(main, ["explain", "--markdown", "test-sbin-demo",
+                                       "--rules-dir", str(RULES)])
     assert result.exit_code == 0
     assert "## How to fix\n\nMove the program to /usr/bin." in result.output
     assert "expect = 'not any f in package.files" in result.output

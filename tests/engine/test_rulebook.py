@@ -91,8 +91,14 @@ def test_params_declared_and_overridden(tmp_path: Path) -> None:
     text = GOOD.replace("'\"libc6\" in package.depends'", "'$lib in package.depends'") + \
         '\n[params]\nlib = "libc6"\n'
     assert load_rule(write(tmp_path, text), {"lib": "libxen"}).params == {"lib": "libxen"}
-    with pytest.raises(RuleError, match="unknown parameter nope"):
-        load_rule(write(tmp_path, text), {"nope": 1})
+    # a parameter the rule does not take is the configuration's error, at its line: the
+    # rulebook reports it, and the rule itself still loads
+    assert load_rule(write(tmp_path, text), {"nope": 1}).params == {"lib": "libc6"}
+    book = load_rulebook([tmp_path], {"some-rule": {"nope": 1}},
+                         params_at={"some-rule": ("xenlint.toml", 7)})
+    assert [str(e) for e in book.errors] == [
+        "xenlint.toml:7:1: [params.some-rule] sets nope, which some-rule does not take "
+        "(its parameters: lib; see `xenlint rules --params`)"]
     with pytest.raises(RuleError, match=r"unknown parameter \$lib"):
         load_rule(write(tmp_path, text.replace("[params]\nlib", "[params]\nlab")))
 

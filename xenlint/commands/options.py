@@ -37,6 +37,9 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Do not check these rules (ids or globs)."),
         click.option("--overrides", "overrides_file", type=click.Path(path_type=Path),
                      default=None, help="Overrides file ([[overrides]] tables)."),
+        click.option("--no-overrides", is_flag=True, default=False,
+                     help="Ignore every override (configuration, files, and those packages "
+                          "ship in /usr/share/xenlint/overrides/)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
                      default=None, help="Configuration file (xenlint.toml or pyproject.toml)."),
         click.option("--rules-dir", "rule_dirs", multiple=True,
@@ -99,4 +102,5 @@ def options_from(kwargs: dict[str, Any]) -> LintOptions:
         config_path=kwargs.pop("config_path", None),
         extra_rule_dirs=tuple(kwargs.pop("rule_dirs", ())),
         show_unknown=bool(kwargs.pop("show_unknown", False)), limits=limits,
+        no_overrides=bool(kwargs.pop("no_overrides", False)),
         with_repo=tuple(kwargs.pop("with_repo", ())))

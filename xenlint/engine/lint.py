@@ -50,6 +50,8 @@ class LintOptions:
     config_path: Path | None = None
     extra_rule_dirs: tuple[Path, ...] = ()
     show_unknown: bool = False
+    # ignore every override: configuration, files, and those packages ship
+    no_overrides: bool = False
     limits: Limits = field(default_factory=Limits)
     # --with-repo: repositories whose packages join each package set as context
     with_repo: tuple[Path, ...] = ()
@@ -106,14 +108,21 @@ def profiles_for(options: LintOptions, config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys(profiles))
 
 
-def _overrides(options: LintOptions, config: Config, inputs: Sequence[str]) -> \
-        list[ovr.Override]:
+def _overrides(options: LintOptions, config: Config, inputs: Sequence[str],
+               artifacts: Sequence[Artifact] = ()) -> list[ovr.Override]:
+    if options.no_overrides:
+        return []
     try:
         found = ovr.parse(config.overrides, str(config.path or "configuration"))
         if options.overrides_file is not None:
             found += ovr.load_file(options.overrides_file)
         for path in ovr.beside(inputs):
             found += ovr.load_file(path)
+        for art in artifacts:
+            if art.package is not None and not art.error:
+                data = art.read(ovr.IN_PACKAGE + art.package.name)
+                if data is not None:
+                    found += ovr.in_package(art.path, art.package.name, data)
     except ovr.OverrideError as exc:
         raise LintError(str(exc)) from None
     return found
@@ -167,13 +176,15 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
     architecture)."""
     known, rules = book
     profiles = profiles_for(options, config)
-    found_overrides = _overrides(options, config, inputs)
+    found_overrides = _overrides(options, config, inputs, artifacts)
     ran = [r for r in rules if set(r.profiles) & set(profiles)]
     label = inputs[0] if len(inputs) == 1 else ""
     subjects = build_subjects(artifacts, label, context, set_arch)
     findings, unknowns = evaluator(ran, subjects, profiles)
+    packages = {a.path: (a.package.name, a.package.architecture)
+                for a in artifacts if a.package is not None}
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
-                                 [r.id for r in known])
+                                 [r.id for r in known], packages)
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),
                     rules=[r.info() for r in ran], kinds=_kinds(subjects))
     # sorted first, so that each merged finding's first profile is in profile order
