@@ -85,6 +85,8 @@ class Finding:
     remedy: Remedy | None = None
     # every profile the same problem was found for, `profile` first (see merge_profiles)
     profiles: tuple[str, ...] = ()
+    # found in the --baseline report: shown, but neither counted nor failing the run
+    known: bool = False
 
     @property
     def all_profiles(self) -> tuple[str, ...]:
@@ -128,6 +130,11 @@ class Report:
     # input file -> the subject kinds read from it (package, kernel, initramfs, ...), so
     # JUnit lists as passed only the rules that could apply to it
     kinds: dict[str, list[str]] = field(default_factory=dict)
+    # input file -> the name of the package it is, for matching against a baseline
+    packages: dict[str, str] = field(default_factory=dict)
+    # with --baseline: its path, and how many of its findings this run no longer has
+    baseline: str | None = None
+    fixed: int = 0
 
     def counts(self) -> dict[str, int]:
         """Findings by severity (unsuppressed ones), the suppressed ones, and the unknowns
@@ -135,10 +142,13 @@ class Report:
         are no findings."""
         out = {s.value: 0 for s in Severity}
         for f in self.findings:
-            if not f.suppressed:
+            if not f.suppressed and not f.known:
                 out[f.severity.value] += 1
         out["suppressed"] = sum(f.suppressed for f in self.findings)
         out["unknowns"] = len(self.unknowns) + self.hidden_unknowns
+        if self.baseline is not None:
+            out["known"] = sum(f.known and not f.suppressed for f in self.findings)
+            out["fixed"] = self.fixed
         return out
 
 

@@ -173,6 +173,7 @@ def merge(into: Report, part: Report) -> None:
     into.rules += [r for r in part.rules if r.id not in known]
     into.profiles += [p for p in part.profiles if p not in into.profiles]
     into.kinds.update(part.kinds)
+    into.packages.update(part.packages)
 
 
 def group_artifacts(group: Group, views: dict[WorkItem, Artifact | None]) -> list[Artifact]:

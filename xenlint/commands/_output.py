@@ -54,6 +54,20 @@ def use_color(mode: str, stream: TextIO) -> bool:
         return False
 
 
+def with_baseline(report: Report, baseline: Path | None) -> Report:
+    """The report with the findings of --baseline REPORT.json marked known; exits 2 when
+    the baseline cannot be used."""
+    if baseline is None:
+        return report
+    from xenlint.commands import _baseline
+
+    try:
+        return _baseline.apply(report, _baseline.load(baseline), str(baseline))
+    except _baseline.BaselineError as exc:
+        click.echo(f"xenlint: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 def write_report(report: Report, fmt: str, output: Path | None, color: str,
                  remedies: bool, info: bool = False) -> None:
     """To FILE (never coloured unless --color always) or standard output.

@@ -14,7 +14,7 @@ import click
 
 from xenlint.audit.cache import default_root
 from xenlint.cli import limits_from, main
-from xenlint.commands._output import refuse_input_as_output, write_report
+from xenlint.commands._output import refuse_input_as_output, with_baseline, write_report
 from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.finding import EXIT_ERROR
 
@@ -79,8 +79,8 @@ def _progress(console: Any) -> Iterator[Any]:
               help="Print the summary table to stderr (default: on a TTY).")
 @check_options
 def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: str, info: bool,
-              jobs: int | None, executor: str, cache_dir: Path | None, no_cache: bool,
-              timeout: float, summary: bool | None, **kwargs: Any) -> None:
+              baseline: Path | None, jobs: int | None, executor: str, cache_dir: Path | None,
+              no_cache: bool, timeout: float, summary: bool | None, **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
     pool/), an RPM repository (repodata/), an upload's .changes, or an image. Findings are
     those `check` gives."""
@@ -94,6 +94,12 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
         report, stats, status = _run(target, kwargs, jobs, executor, cache_root, timeout)
         if memo is not None:
             memo.put(report, stats, status)
+    if baseline is not None:
+        report = with_baseline(report, baseline)
+        if status != EXIT_ERROR:  # known findings no longer fail the run
+            from xenlint.engine.lint import effective_fail_on, exit_status
+
+            status = exit_status(report, effective_fail_on(options_from(dict(kwargs))))
     write_report(report, fmt, output, color, remedies, info)
     if sys.stderr.isatty() if summary is None else summary:
         from rich.console import Console

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from xenlint.cli import main
-from xenlint.commands._output import refuse_input_as_output, write_report
+from xenlint.commands._output import refuse_input_as_output, with_baseline, write_report
 from xenlint.commands.options import check_options, options_from, output_options
 from xenlint.engine.lint import LintError, effective_fail_on, exit_status, lint_paths
 from xenlint.finding import EXIT_ERROR
@@ -20,7 +20,7 @@ from xenlint.finding import EXIT_ERROR
 @output_options
 @check_options
 def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: bool,
-              color: str, info: bool, **kwargs: Any) -> None:
+              color: str, info: bool, baseline: Path | None, **kwargs: Any) -> None:
     """Check packages, kernels, initramfs images, root trees and uploads against the rules.
 
     All PATHS form one package set. An upload's .changes stands for the files it lists,
@@ -34,5 +34,6 @@ def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: b
     except LintError as exc:
         click.echo(f"xenlint: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    report = with_baseline(report, baseline)
     write_report(report, fmt, output, color, remedies, info)
     sys.exit(exit_status(report, fail_on))

@@ -14,8 +14,8 @@ import click
 from xenlint.cli import main
 from xenlint.commands.rules import loaded_rules
 from xenlint.docgen import BUILTINS, builtin_page, rule_page
-from xenlint.finding import EXIT_ERROR
 from xenlint.engine.rulebook import suggest
+from xenlint.finding import EXIT_ERROR
 
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
 # [text](target) whose target is no URL: a link between pages of docs/, which means

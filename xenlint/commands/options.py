@@ -61,6 +61,10 @@ def check_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --output, --remedies and --color: how `check` and `audit` print a report."""
+    fn = click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+                      default=None, metavar="REPORT.json",
+                      help="A JSON report of an earlier run: its findings are shown as known "
+                           "and do not fail this run; new ones do; fixed ones are counted.")(fn)
     fn = click.option("-i", "--info", is_flag=True, default=False,
                       help="Explain each rule under its first finding (what it checks, why, "
                            "the fix), as lintian -i does; text format.")(fn)

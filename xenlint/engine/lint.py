@@ -186,7 +186,8 @@ def lint_selected(artifacts: list[Artifact], options: LintOptions, config: Confi
     findings, unused = ovr.apply(findings, found_overrides, [r.id for r in ran],
                                  [r.id for r in known], packages)
     report = Report(artifacts=[a.path for a in artifacts], profiles=list(profiles),
-                    rules=[r.info() for r in ran], kinds=_kinds(subjects))
+                    rules=[r.info() for r in ran], kinds=_kinds(subjects),
+                    packages={path: name for path, (name, _) in packages.items()})
     # sorted first, so that each merged finding's first profile is in profile order
     report.findings = merge_profiles(sorted(findings, key=lambda f: (
         f.artifact, f.location or "", f.rule, f.profile, f.message))) + unused
@@ -223,6 +224,7 @@ def exit_status(report: Report, fail_on: Severity | FailNever = Severity.ERROR) 
         return EXIT_ERROR
     if isinstance(fail_on, FailNever):
         return EXIT_OK
-    if any(not f.suppressed and f.severity.rank >= fail_on.rank for f in report.findings):
+    if any(not f.suppressed and not f.known and f.severity.rank >= fail_on.rank
+           for f in report.findings):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -52,7 +52,10 @@ def report_dict(report: Report) -> dict[str, Any]:
         "tool": {"name": "xenlint", "version": __version__},
         "profiles": list(report.profiles),
         "artifacts": report_artifacts(report),
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": [{**finding_dict(f),
+                      # the package's name (baselines match on it, whatever the version)
+                      "package": report.packages.get(artifact_file(f.artifact)),
+                      "known": f.known} for f in report.findings],
         "unknowns": [{"rule": u.rule, "profile": u.profile,
                       "artifact": artifact_file(u.artifact),
                       "location": inner_location(u.artifact, u.location),

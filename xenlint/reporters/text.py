@@ -54,6 +54,8 @@ def finding_line(f: Finding, color: bool = False) -> str:
     line += f" ({p(', '.join(f.all_profiles))})"
     if f.suppressed:
         line += f" overridden: {p(f.suppression_reason or 'no reason given')}"
+    elif f.known:
+        line += " known (in the baseline)"
     return line
 
 
@@ -73,7 +75,9 @@ def summary_line(report: Report) -> str:
             f"{c['info']} info; {c['suppressed']} suppressed, "
             f"{unknown_count(report)}, "
             f"{_plural(len(report.errors), 'unreadable input')}; "
-            f"{_plural(len(report_artifacts(report)), 'artifact')}")
+            f"{_plural(len(report_artifacts(report)), 'artifact')}"
+            + (f"; baseline: {c['known']} known, {c['fixed']} fixed"
+               if report.baseline is not None else ""))
 
 
 def error_lines(report: Report, color: bool = False) -> list[str]:
