@@ -37,7 +37,7 @@ class DefaultCommandGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        _load_commands()
+        load_commands()
         return super().list_commands(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -122,7 +122,8 @@ def _command_modules() -> list[str]:
     return [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
 
 
-def _load_commands() -> None:
+def load_commands() -> None:
+    """Import every subcommand (help, the man page and shell completion list them all)."""
     for name in _command_modules():
         importlib.import_module(f"xenlint.commands.{name}")
 
