@@ -139,7 +139,8 @@ def test_a_failed_write_keeps_the_previous_report(tmp_path: Path,
     report = tmp_path / "report.txt"
     report.write_text("the previous report\n")
 
-    def crash(_report: Report, _fmt: str, out: io.TextIOBase, *_args: object) -> None:
+    def crash(_report: Report, _fmt: str, out: io.TextIOBase, *_args: object,
+              **_kwargs: object) -> None:
         out.write("half a rep")
         raise RuntimeError("crash while writing")
 
