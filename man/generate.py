@@ -23,6 +23,9 @@ DATE = "2026-12-07"
 
 def generate(target: Path) -> list[Path]:
     load_commands()
+    # click-man lists the commands in the order they were imported: sort them, so that the
+    # pages do not depend on which command ran first in this process
+    main.commands = dict(sorted(main.commands.items()))
     target.mkdir(parents=True, exist_ok=True)
     write_man_pages("xenlint", main, version=__version__, target_dir=str(target), date=DATE)
     return sorted(target.glob("xenlint*.1"))
