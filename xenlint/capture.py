@@ -32,7 +32,7 @@ def _declare() -> None:
     """Have every module that wants contents declare it: the facts, and the readers that
     derive facts of their own (module trees' index files). Imported here, on first use,
     since they import this module."""
-    import xenlint.engine.overrides  # noqa: F401  (a package's own overrides file)
+    import xenlint.engine.overrides  # a package's own overrides file
     import xenlint.facts
     import xenlint.readers  # importing the package imports every reader
 
