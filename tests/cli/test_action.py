@@ -13,6 +13,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "fixtures" / "samples"
+# a meta-package that Requires nothing: an error alone
+META = REPO / "fixtures/rules/meta-package-missing-hypervisor/fail-rpm-requires-nothing" \
+    / "xen-system-4.17.0-1.noarch.rpm"
 
 
 def _action() -> dict[str, object]:
@@ -46,8 +49,7 @@ def _lint_step(tmp_path: Path, paths: str, args: str = "") -> tuple[int, dict[st
 
 
 def test_the_lint_step_writes_sarif_and_the_status(tmp_path: Path) -> None:
-    status, outputs, sarif = _lint_step(
-        tmp_path, str(SAMPLES / "xen-system-sample_4.17.3-1_amd64.deb"))
+    status, outputs, sarif = _lint_step(tmp_path, str(META))
     assert status == 0  # the step itself goes on, so that the upload runs
     assert outputs["exit-code"] == "1"
     results = json.loads(sarif)["runs"][0]["results"]

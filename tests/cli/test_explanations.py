@@ -13,7 +13,9 @@ from xenlint.cli import main
 from xenlint.engine.lint import LintError, LintOptions, lint_paths
 
 REPO = Path(__file__).resolve().parents[2]
-SYSTEM = REPO / "fixtures/samples/xen-system-sample_4.17.3-1_amd64.deb"
+# a meta-package that Requires nothing: four findings alone
+SYSTEM = REPO / "fixtures/rules/meta-package-missing-hypervisor/fail-rpm-requires-nothing" \
+    / "xen-system-4.17.0-1.noarch.rpm"
 TEST_RULES = REPO / "tests/data/rules"
 RULE = "kernel-without-xen-netfront"
 
@@ -108,7 +110,7 @@ POLICY_RULE = """severity = "warning"
 profiles = ["dom0"]
 checklist = ["acme-docs-split"]
 applies-to = "package"
-expect = 'package.name != "xen-system-sample"'
+expect = 'package.name != "xen-system"'
 message = "{package.name} is checked by ACME policy"
 
 [doc]

@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 # a guest kernel config without xen-netfront: the rule runs for domu and for installer
 KERNEL = REPO / "fixtures/rules/kernel-without-xen-netfront/fail-xen-netdev-frontend" \
     / "config-6.1.0-xl-amd64"
-PACKAGE = REPO / "fixtures/samples/xen-system-sample_4.17.3-1_amd64.deb"
+PACKAGE = REPO / "fixtures/rules/meta-package-missing-hypervisor/fail-rpm-requires-nothing" \
+    / "xen-system-4.17.0-1.noarch.rpm"
 RULE = "kernel-without-xen-netfront"
 
 

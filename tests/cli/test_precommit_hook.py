@@ -15,6 +15,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "fixtures" / "samples"
+# a meta-package that Requires nothing: an error alone
+META = REPO / "fixtures/rules/meta-package-missing-hypervisor/fail-rpm-requires-nothing" \
+    / "xen-system-4.17.0-1.noarch.rpm"
 
 
 def test_the_hook_file_declares_xenlint() -> None:
@@ -43,11 +46,13 @@ def test_pre_commit_runs_the_hook(tmp_path: Path) -> None:
     (work / "README").write_text("not a package\n")
     sh("git", "add", ".")
     pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "xenlint"]
-    # the meta-package alone: its hypervisor and toolstack are missing, the hook fails
-    alone = sh(*pre_commit, "--files", "xen-system-sample_4.17.3-1_amd64.deb")
+    # a meta-package that pulls in nothing: its hypervisor and toolstack are missing
+    shutil.copy(META, work / META.name)
+    sh("git", "add", META.name)
+    alone = sh(*pre_commit, "--files", META.name)
     assert alone.returncode == 1, alone.stdout + alone.stderr
     assert "meta-package-missing-hypervisor" in alone.stdout
-    # with the packages it depends on, the set passes (a warning is below --fail-on error)
-    together = sh(*pre_commit, "--all-files")
+    # a meta-package with the packages it depends on passes (a warning is below the error)
+    together = sh(*pre_commit, "--files", *(deb.name for deb in SAMPLES.glob("*.deb")))
     assert together.returncode == 0, together.stdout + together.stderr
     assert "xenlint" in together.stdout and "Passed" in together.stdout
