@@ -31,8 +31,8 @@ def _of(report: Report, arch: str) -> list[tuple[str, str, str, str]]:
     for f in report.findings:
         name = Path(f.artifact).name
         if name.endswith(f"_{arch}.deb") or _set_finding(f, arch):
-            out.append((name if name.endswith(".deb") else "(set)", f.rule, f.profile,
-                        f.message))
+            out += [(name if name.endswith(".deb") else "(set)", f.rule, p, f.message)
+                    for p in f.all_profiles]
     return sorted(out)
 
 

@@ -31,7 +31,7 @@ def name(artifact: str) -> str:
 
 
 def verdicts(report: Report) -> set[Verdict]:
-    return {(name(f.artifact), f.rule, f.profile) for f in report.findings}
+    return {(name(f.artifact), f.rule, p) for f in report.findings for p in f.all_profiles}
 
 
 def message(report: Report, rule: str) -> str:

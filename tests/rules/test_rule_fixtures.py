@@ -27,8 +27,8 @@ def run_case(folder: Path) -> tuple[list[dict[str, str]], list[str]]:
     report = lint_paths(inputs, LintOptions(profiles=profiles, select=(rule,),
                                             search_config=False, show_unknown=True))
     assert not report.errors, report.errors
-    found = [{"profile": f.profile, "message": f.message} for f in report.findings
-             if f.rule == rule]
+    found = [{"profile": p, "message": f.message} for f in report.findings
+             if f.rule == rule for p in f.all_profiles]
     return found, [u.missing for u in report.unknowns if u.rule == rule]
 
 
