@@ -66,3 +66,17 @@ def test_the_lasting_default_is_chosen() -> None:
     assert g.chosen_default(g.parse("menuentry 'a' {\n}\n"), None)[0] == "0"  # type: ignore[index]
     assert g.chosen_default(g.parse('set default="${other}"\n'), None) is None
     assert g.grubenv("# GRUB Environment Block\nsaved_entry=a>b\n####\n") == {"saved_entry": "a>b"}
+
+
+def test_grub_default_reads_a_cfg_without_set_default() -> None:
+    cfg = g.parse("menuentry 'a' {\n}\nmenuentry 'b' {\n}\n")
+    conf = g.grub_default(["GRUB_DEFAULT=0\n", "# GRUB_DEFAULT=x\nGRUB_DEFAULT='b'\n"])
+    assert conf == "b"
+    assert g.chosen_default(cfg, None, conf) == ("b", "GRUB_DEFAULT in /etc/default/grub")
+    # Debian's xen.cfg computes it in the shell: only booting would tell
+    shell = g.grub_default(['GRUB_DEFAULT=$(printf "%s, with Xen" "$GRUB_DISTRIBUTOR")\n'])
+    assert shell is not None and g.chosen_default(cfg, None, shell) is None
+    assert g.chosen_default(cfg, {"saved_entry": "b"}, "saved") == ("b", "saved_entry in grubenv")
+    # a grub.cfg's own `set default=` wins over what /etc/default/grub says
+    own = g.parse('set default="a"\n')
+    assert g.chosen_default(own, None, "b") == ("a", "set default= in grub.cfg")

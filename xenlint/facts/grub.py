@@ -139,16 +139,36 @@ def default_entry(cfg: GrubConfig, value: str) -> MenuEntry | None:
     return None
 
 
-def chosen_default(cfg: GrubConfig, env: dict[str, str] | None) -> tuple[str, str] | None:
+def grub_default(texts: list[str]) -> str | None:
+    """GRUB_DEFAULT as /etc/default/grub and then /etc/default/grub.d/*.cfg set it (the
+    last assignment wins, as the shell reads them), or None when none sets it."""
+    value = None
+    for text in texts:
+        for line in text.splitlines():
+            words = _words(line.strip())
+            for w in words:
+                if w.startswith("GRUB_DEFAULT="):
+                    value = w.split("=", 1)[1]
+    return value
+
+
+def chosen_default(cfg: GrubConfig, env: dict[str, str] | None,
+                   configured: str | None = None) -> tuple[str, str] | None:
     """(value, where it was read) for the entry GRUB boots by default; None when the
     default is a variable only known at boot.
 
     A `${next_entry}` default is a one-time boot that grub-reboot sets; the lasting
-    default is the other `set default=` of the same `if`."""
+    default is the other `set default=` of the same `if`. A grub.cfg without one (not
+    written by grub-mkconfig) is read with GRUB_DEFAULT (`configured`), when that is
+    a plain value rather than a shell expansion."""
     lasting = [d for d in cfg.defaults if d not in ("${next_entry}", "$next_entry")]
-    if not lasting:
+    if not lasting and configured is not None and configured != "saved":
+        if "$" in configured or "`" in configured:
+            return None
+        return configured, "GRUB_DEFAULT in /etc/default/grub"
+    if not lasting and configured != "saved":
         return "0", "no `set default` in grub.cfg: the first entry"
-    value = lasting[-1]
+    value = lasting[-1] if lasting else "${saved_entry}"
     if value in ("${saved_entry}", "$saved_entry"):
         # without a grubenv (or a saved_entry in it) the variable is empty, and GRUB
         # boots the first entry

@@ -99,6 +99,8 @@ class Menu:
     path: str
     cfg: g.GrubConfig
     env: dict[str, str] | None
+    # GRUB_DEFAULT of /etc/default/grub and grub.d/*.cfg, as written
+    configured: str | None = None
 
 
 def _menu(root: Root) -> Menu | None:
@@ -108,7 +110,11 @@ def _menu(root: Root) -> Menu | None:
             if text is not None:
                 envpath = path.rsplit("/", 1)[0] + "/grubenv"
                 env = root.text(envpath)
-                return Menu(path, g.parse(text), g.grubenv(env) if env is not None else None)
+                defaults = [t for p in ("/etc/default/grub",
+                                        *root.glob("/etc/default/grub.d/*.cfg"))
+                            if (t := root.text(p)) is not None]
+                return Menu(path, g.parse(text), g.grubenv(env) if env is not None else None,
+                            g.grub_default(defaults))
     return None
 
 
@@ -152,7 +158,7 @@ def root_boot_entry_problem(subject: Subject) -> str | None:
 
 
 def _default(root: Root, menu: Menu) -> tuple[g.MenuEntry | None, str, str] | None:
-    chosen = g.chosen_default(menu.cfg, menu.env)
+    chosen = g.chosen_default(menu.cfg, menu.env, menu.configured)
     if chosen is None:
         return None
     value, where = chosen
