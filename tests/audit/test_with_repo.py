@@ -200,3 +200,17 @@ def test_debian_xen_set_with_its_qemu_from_a_suite(corpus: Path, tmp_path: Path)
     assert doc["artifacts"] == alone["artifacts"] and not any(
         "qemu" in a for a in doc["artifacts"])
     assert doc["summary"]["artifacts"] == alone["summary"]["artifacts"]
+
+
+def test_a_context_package_in_another_version_leaves_the_target_absent() -> None:
+    """The tools Recommend qemu-system-xen (>= 1:8.0); the repository has 1:7.2. The
+    version needed is one the repository does not show: unknown, naming it. Among the
+    checked packages, the same 1:7.2 makes the relation fail for real."""
+    case = sorted((DM / "fail-qemu-version-too-old").glob("*.deb"))
+    tools = [p for p in case if not p.name.startswith("qemu-")]
+    code, doc = run("check", "--select", RULE, "--show-unknown", "--with-repo",
+                    AT_PATH["suite"], *tools)
+    assert (code, rules_of(doc), rules_of(doc, "unknowns")) == (0, [], [RULE])
+    assert doc["unknowns"][0]["absent_packages"] == ["qemu-system-xen"]
+    code, doc = run("check", "--select", RULE, *case)
+    assert code == 1 and rules_of(doc) == [RULE]

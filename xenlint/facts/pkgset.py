@@ -185,6 +185,8 @@ class PackageSet:
     listings: dict[int, Listing] = field(default_factory=dict)
     # ids of `packages`
     members: set[int] = field(default_factory=set)
+    # ids of the context packages among them (Run.context)
+    context: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, run: Run) -> PackageSet:
@@ -192,6 +194,7 @@ class PackageSet:
             return run.package_set
         ps = cls([*run.packages, *run.context])
         ps.members = {id(a) for a in ps.packages}
+        ps.context = {id(a) for a in run.context}
         for art in ps.packages:
             pkg = art.package
             assert pkg is not None
@@ -278,13 +281,15 @@ class PackageSet:
     def _absent_alternatives(self, relation: str, flavor: str, arch: str) -> list[str]:
         """The names of an unsatisfied relation item that no package of the set is (or
         provides) for `arch`: a package the set holds in another version is not absent,
-        the relation just fails."""
+        the relation just fails. A context package (--with-repo) in another version does
+        not count: the version needed is then one the repository does not show."""
         want = machine(arch)
         out = []
         for alt in parse_relation(relation, flavor):
             cands = self.shipper(alt.name) if alt.name.startswith("/") else \
                 [a for a, _v in self.by_name.get(alt.name, [])]
             if not any(a.package is not None and a.package.flavor == flavor
+                       and id(a) not in self.context
                        and arch_fits(a, want, alt.qualifier, flavor) for a in cands):
                 out.append(alt.name)
         return out
