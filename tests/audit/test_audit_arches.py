@@ -75,3 +75,16 @@ def test_contents_of_one_architecture_do_not_describe_the_other(tmp_path: Path) 
                              "/usr/lib/aarch64-linux-gnu/libxenlight.so.4.17.0"]
     [fw] = [a for a in arts if a.package and a.package.name == "ovmf-data"]
     assert list(fw.entries) == ["/usr/share/ovmf/OVMF.fd"]
+
+
+def test_an_unreadable_all_package_is_reported_once_across_architecture_sets() -> None:
+    from xenlint.audit.run import merge
+    from xenlint.finding import ReadError, Report
+
+    missing = ReadError("pool/main/x/xen/xen-utils-common_4.17_all.deb",
+                        "listed in the index but missing")
+    amd64, arm64 = Report(), Report()
+    amd64.errors.append(missing)
+    arm64.errors += [missing, ReadError("pool/main/x/xen/other_arm64.deb", "is truncated")]
+    merge(amd64, arm64)
+    assert amd64.errors == [missing, ReadError("pool/main/x/xen/other_arm64.deb", "is truncated")]

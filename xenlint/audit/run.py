@@ -162,12 +162,13 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
 
 def merge(into: Report, part: Report) -> None:
     # an all/noarch package is checked in every architecture's set: what each set says the
-    # same of it is said once
+    # same of it is said once, an unreadable pool file included
     seen_findings, seen_unknowns = set(into.findings), set(into.unknowns)
     into.findings += [f for f in part.findings if f not in seen_findings]
     into.unknowns += [u for u in part.unknowns if u not in seen_unknowns]
     into.hidden_unknowns += part.hidden_unknowns
-    into.errors += part.errors
+    seen_errors = set(into.errors)
+    into.errors += [e for e in part.errors if e not in seen_errors]
     into.artifacts += [a for a in part.artifacts if a not in into.artifacts]
     known = {r.id for r in into.rules}
     into.rules += [r for r in part.rules if r.id not in known]
