@@ -163,26 +163,32 @@ class DaskExecutor:
                     except Exception as exc:  # the task could not even start (pickling)
                         result = exc
                     yield items[idx], result
-                for key, culprit in self._watch(futures, started, running_on, deaths,
-                                                deadline):
-                    fut = by_key[key]
-                    idx = futures.pop(fut)
-                    fut.cancel()
-                    yield items[idx], culprit
+                given_up, stuck_on = self._watch(futures, started, running_on, deaths,
+                                                 deadline)
+                gone = [by_key[key] for key, _culprit in given_up]
+                if gone:
+                    # cancelled before any restart: a worker that leaves hands what it
+                    # holds back to the scheduler, which would start the stuck item on
+                    # another worker and tie that one up in turn
+                    client.cancel(gone)
+                for worker in stuck_on:
+                    self._restart(worker)
+                for key, culprit in given_up:
+                    yield items[futures.pop(by_key[key])], culprit
         finally:
             if futures:
                 client.cancel(list(futures))
 
     def _watch(self, futures: dict[Any, int], started: dict[str, float],
                running_on: dict[str, str], deaths: dict[str, int],
-               deadline: float) -> list[tuple[str, BaseException]]:
-        """Items to give up on now: those past the deadline (their workers restarted) and
-        those whose worker died under them twice."""
+               deadline: float) -> tuple[list[tuple[str, BaseException]], list[str]]:
+        """Items to give up on now: those past the deadline and those whose worker died
+        under them twice; and the workers stuck with the former, to restart."""
         now = time.monotonic()
         try:
             executing = self._client.run(executing_keys, on_error="ignore")
         except OSError:  # a worker went away while asked: ask again at the next poll
-            return []
+            return [], []
         alive = set(executing)
         live = {f.key for f in futures}
         seen: dict[str, str] = {key: worker for worker, keys in executing.items()
@@ -203,12 +209,13 @@ class DaskExecutor:
             running_on[key] = worker
         stuck = [key for key, t0 in started.items() if key in live and deadline
                  and now - t0 > deadline and all(k != key for k, _e in out)]
+        restart: list[str] = []
         for key in stuck:
             out.append((key, WorkerTimeout(f"still running after {deadline:g} s")))
             started.pop(key, None)
             if key in running_on:
-                self._restart(running_on.pop(key))
-        return out
+                restart.append(running_on.pop(key))
+        return out, restart
 
     def _restart(self, worker: str) -> None:
         """A thread stuck in C cannot be stopped: its worker is restarted by its nanny."""
