@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,27 @@ def schemas() -> Path:
     """The SARIF 2.1.0 and JUnit schemas the reporters' output must satisfy, kept in the
     repository's test data (tests/data/schemas; see its README) so the checks always run."""
     return REPO / "tests" / "data" / "schemas"
+
+
+def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd64",
+             depends: str = "", files: Mapping[str, str] | None = None,
+             extra: str = "") -> Path:
+    """A small real .deb built by dpkg-deb."""
+    need_tools("dpkg-deb")
+    stage = out_dir / f".stage-{name}"
+    (stage / "DEBIAN").mkdir(parents=True)
+    control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+               f"Maintainer: Test <test@example.org>\nDescription: {name} test package\n")
+    if depends:
+        control += f"Depends: {depends}\n"
+    (stage / "DEBIAN" / "control").write_text(control + extra)
+    for path, text in (files or {f"/usr/share/doc/{name}/copyright": "test\n"}).items():
+        target = stage / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    deb = out_dir / f"{name}_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage),
+                    str(deb)], check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    shutil.rmtree(stage)
+    return deb

@@ -4,37 +4,14 @@ apt-ftparchive and createrepo_c, always into pytest's tmp directories."""
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+# the audit tests import their builders from here, make_deb included
+from conftest import make_deb as make_deb
 from conftest import need_tools as need
-
-
-def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd64",
-             depends: str = "", files: Mapping[str, str] | None = None,
-             extra: str = "") -> Path:
-    """A small real .deb built by dpkg-deb."""
-    need("dpkg-deb")
-    stage = out_dir / f".stage-{name}"
-    (stage / "DEBIAN").mkdir(parents=True)
-    control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
-               f"Maintainer: Test <test@example.org>\nDescription: {name} test package\n")
-    if depends:
-        control += f"Depends: {depends}\n"
-    (stage / "DEBIAN" / "control").write_text(control + extra)
-    for path, text in (files or {f"/usr/share/doc/{name}/copyright": "test\n"}).items():
-        target = stage / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    deb = out_dir / f"{name}_{version}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage),
-                    str(deb)], check=True, capture_output=True,
-                   env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
-    shutil.rmtree(stage)
-    return deb
 
 
 def deb_repo(root: Path, suites: Mapping[str, Iterable[Path]], *,

@@ -4,13 +4,10 @@ at /usr/share/xenlint/overrides/<package>."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from conftest import make_deb
 
 from xenlint.engine.lint import LintError, LintOptions, lint_paths
 from xenlint.engine.overrides import OverrideError, parse_lines
@@ -18,26 +15,6 @@ from xenlint.engine.overrides import OverrideError, parse_lines
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "tests/data/rules"
 RULE = "test-sbin-demo"
-
-
-def make_deb(out: Path, name: str, files: Mapping[str, str], arch: str = "amd64") -> Path:
-    if shutil.which("dpkg-deb") is None:
-        pytest.fail("dpkg-deb is needed to build the test package")
-    stage = out / f".stage-{name}"
-    (stage / "DEBIAN").mkdir(parents=True)
-    (stage / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: 1.0\nArchitecture: {arch}\n"
-        f"Maintainer: T <t@example.org>\nDescription: test\n")
-    for path, text in files.items():
-        target = stage / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    deb = out / f"{name}_1.0_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage),
-                    str(deb)], check=True, capture_output=True,
-                   env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
-    shutil.rmtree(stage)
-    return deb
 
 
 def lint(paths: list[Path], **kw: object) -> list[tuple[str, bool, str | None]]:
@@ -66,7 +43,7 @@ def test_a_lintian_override_needs_its_comment_reason() -> None:
 
 
 def test_lintian_file_suppresses_by_package_arch_and_context(tmp_path: Path) -> None:
-    deb = make_deb(tmp_path, "demo-pkg", {"/usr/sbin/xl-demo": "x"})
+    deb = make_deb(tmp_path, "demo-pkg", files={"/usr/sbin/xl-demo": "x"})
     ovr = tmp_path / "ovr"
     ovr.write_text("# upstream keeps it in sbin\ndemo-pkg [amd64]: test-sbin-demo "
                    "/usr/sbin/xl-*\n")
@@ -81,7 +58,7 @@ def test_lintian_file_suppresses_by_package_arch_and_context(tmp_path: Path) -> 
 
 
 def test_a_malformed_file_gets_a_hint_about_both_formats(tmp_path: Path) -> None:
-    deb = make_deb(tmp_path, "demo-pkg", {"/usr/sbin/xl-demo": "x"})
+    deb = make_deb(tmp_path, "demo-pkg", files={"/usr/sbin/xl-demo": "x"})
     ovr = tmp_path / "ovr"
     for text in ("[[overrides]\nrule = 1\n", "# r\nDemo Pkg: !!\n", "[[overrides]]\n"
                  'rule = "x"\nreason = "r"\n[extra]\n'):
@@ -93,7 +70,7 @@ def test_a_malformed_file_gets_a_hint_about_both_formats(tmp_path: Path) -> None
 
 
 def test_no_overrides_ignores_them_all(tmp_path: Path) -> None:
-    deb = make_deb(tmp_path, "demo-pkg", {
+    deb = make_deb(tmp_path, "demo-pkg", files={
         "/usr/sbin/xl-demo": "x",
         "/usr/share/xenlint/overrides/demo-pkg": "# shipped reason\ntest-sbin-demo\n"})
     (tmp_path / "xenlint-overrides").write_text("# beside\nnever-a-rule\n")
@@ -102,12 +79,12 @@ def test_no_overrides_ignores_them_all(tmp_path: Path) -> None:
 
 
 def test_overrides_shipped_in_a_package_apply_to_it_alone(tmp_path: Path) -> None:
-    own = make_deb(tmp_path, "demo-pkg", {
+    own = make_deb(tmp_path, "demo-pkg", files={
         "/usr/sbin/xl-demo": "x",
         "/usr/share/xenlint/overrides/demo-pkg":
             "# the demo is meant for root\ntest-sbin-demo usr/sbin/xl-demo\n\n"
             "# stale\ntest-sbin-demo usr/sbin/gone\n"})
-    other = make_deb(tmp_path, "other-pkg", {"/usr/sbin/xl-other": "x"})
+    other = make_deb(tmp_path, "other-pkg", files={"/usr/sbin/xl-other": "x"})
     found = lint([own, other])
     assert (RULE, True, "the demo is meant for root") in found
     assert (RULE, False, "other-pkg ships /usr/sbin/xl-other") in found
@@ -116,7 +93,7 @@ def test_overrides_shipped_in_a_package_apply_to_it_alone(tmp_path: Path) -> Non
 
 
 def test_a_package_may_not_override_another(tmp_path: Path) -> None:
-    deb = make_deb(tmp_path, "demo-pkg", {
+    deb = make_deb(tmp_path, "demo-pkg", files={
         "/usr/sbin/xl-demo": "x",
         "/usr/share/xenlint/overrides/demo-pkg": "# r\nother-pkg: test-sbin-demo\n"})
     with pytest.raises(LintError, match="applies to it alone"):
