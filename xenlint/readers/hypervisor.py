@@ -14,8 +14,6 @@ import struct
 from dataclasses import replace
 
 import pefile  # type: ignore[import-untyped]
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from xenlint import capture
 from xenlint.artifact import Artifact, HypervisorInfo, Kind
@@ -102,6 +100,11 @@ def is_xen_elf(head: bytes) -> bool:
 
 
 def _elf_info(image: bytes) -> HypervisorInfo:
+    # imported here: pyelftools costs every `xenlint` start-up ~50 ms, and few runs hold
+    # a hypervisor
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(io.BytesIO(image))
         machine = elf.header["e_machine"]
