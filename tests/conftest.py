@@ -49,8 +49,8 @@ def schemas() -> Path:
 
 def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd64",
              depends: str = "", files: Mapping[str, str] | None = None,
-             extra: str = "") -> Path:
-    """A small real .deb built by dpkg-deb."""
+             extra: str = "", links: Mapping[str, str] | None = None) -> Path:
+    """A small real .deb built by dpkg-deb; `links` are symlinks (path -> target)."""
     need_tools("dpkg-deb")
     stage = out_dir / f".stage-{name}"
     (stage / "DEBIAN").mkdir(parents=True)
@@ -63,6 +63,10 @@ def make_deb(out_dir: Path, name: str, version: str = "1.0", *, arch: str = "amd
         target = stage / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    for path, link_to in (links or {}).items():
+        target = stage / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(link_to)
     deb = out_dir / f"{name}_{version}_{arch}.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage),
                     str(deb)], check=True, capture_output=True,

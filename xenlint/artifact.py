@@ -118,6 +118,8 @@ class ReaderNotes(ReaderInfo):
     # filelists/Contents (or are empty) and its scripts are absent
     metadata_only: bool = False
     index: str | None = None  # which index: "Packages", "Contents", "primary", "filelists"
+    # its Contents list holds only the paths the audit's selected facts declare (facts.Paths)
+    trimmed: bool = False
     # an installed root: which database listed its packages ("dpkg", "rpm")
     package_db: str | None = None
     # an installed package: listed paths no longer in the root (the first 50)
@@ -126,7 +128,7 @@ class ReaderNotes(ReaderInfo):
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({
         "compression", "control_members", "control_compression", "data_compression",
         "payload_offset", "payload_compression", "payload_bytes_scanned", "metadata_only",
-        "index", "package_db", "missing_files"})
+        "index", "trimmed", "package_db", "missing_files"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,14 @@ import lzma
 from pathlib import Path
 
 import pytest
-from audit_repos import FIXTURE_DEBS, deb_repo
+from audit_repos import FIXTURE_DEBS, deb_repo, make_deb
 
 from xenlint.audit import debrepo, targets
 from xenlint.audit.relevance import STRUCTURE_PATHS, contents_paths
+from xenlint.audit.run import AuditSettings, audit
 from xenlint.audit.targets import index_jobs
 from xenlint.engine.evaluate import build_subjects
+from xenlint.engine.lint import LintOptions
 from xenlint.facts import Paths, registry
 from xenlint.limits import Limits
 
@@ -137,3 +139,59 @@ def test_facts_answer_alike_from_kept_and_whole_contents(
 def test_a_fact_that_may_ask_about_any_path_keeps_every_path() -> None:
     assert contents_paths(["package.files"]) is None
     assert contents_paths(["package.name"]) == STRUCTURE_PATHS
+
+
+def _link_verdicts(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """symlink-target-not-shipped on an audit of `root`: package -> message, for the
+    findings and for the unknowns (their reason)."""
+    options = LintOptions(search_config=False, show_unknown=True,
+                          select=("symlink-target-not-shipped",))
+    report = audit(str(root), options, AuditSettings(cache_root=None)).report
+    name = {path: pkg for path, pkg in report.packages.items()}
+    return ({name[f.artifact]: f.message for f in report.findings},
+            {name[u.artifact]: u.reason for u in report.unknowns})
+
+
+@pytest.mark.parametrize("contents", [True, False])
+def test_a_link_into_a_package_known_only_from_the_index_is_unknown(
+        tmp_path: Path, contents: bool) -> None:
+    """The link fact keeps of Contents only Xen's paths: a link from a package read in full
+    to a library that a package known only from the index ships (its list trimmed, or no
+    Contents at all) is undecided and names that package; with Contents, a dangling link
+    into Xen's own paths is still an error, and says nothing of the undecided one."""
+    pool = tmp_path / "debs"
+    pool.mkdir()
+    lib = "/usr/lib/x86_64-linux-gnu/libfoo.so.1"
+    debs = [
+        # the audit keeps one path of a package whatever it declares: here /usr/bin/foo
+        make_deb(pool, "libfoo1", files={"/usr/bin/foo": "elf\n", lib: "elf\n"}),
+        make_deb(pool, "xen-demo-tools", depends="libfoo1",
+                 links={"/usr/lib/xen-demo/libfoo.so.1": lib}),
+        make_deb(pool, "xen-demo-utils", depends="libfoo1",
+                 links={"/usr/lib/xen-demo/libfoo.so.1": lib,
+                        "/usr/sbin/xl-demo": "../lib/xen-demo-common/bin/wrapper"}),
+    ]
+    root = deb_repo(tmp_path / "repo", {"main": debs}, contents=contents)
+    found, unknown = _link_verdicts(root)
+    trimmed = "the file lists of libfoo1 come from a repository index"
+    if not contents:  # no file list at all: libfoo1 could ship the wrapper too
+        assert found == {}
+        assert set(unknown) == {"xen-demo-tools", "xen-demo-utils"}
+        assert all(trimmed in reason for reason in unknown.values())
+        return
+    assert set(found) == {"xen-demo-utils"}
+    assert "/usr/sbin/xl-demo -> ../lib/xen-demo-common/bin/wrapper" in found["xen-demo-utils"]
+    assert "libfoo" not in found["xen-demo-utils"]
+    assert set(unknown) == {"xen-demo-tools"}
+    assert trimmed in unknown["xen-demo-tools"]
+
+
+def test_a_link_into_a_package_read_in_full_is_judged(tmp_path: Path) -> None:
+    """The same link, its target's package in the run as a file: shipped, no verdict left
+    open."""
+    lib = "/usr/lib/x86_64-linux-gnu/libfoo.so.1"
+    make_deb(tmp_path, "libfoo1", files={lib: "elf\n"})
+    make_deb(tmp_path, "xen-demo-tools", depends="libfoo1",
+             links={"/usr/lib/xen-demo/libfoo.so.1": lib})
+    found, unknown = _link_verdicts(tmp_path)
+    assert found == {} and unknown == {}

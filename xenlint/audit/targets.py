@@ -182,6 +182,10 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
                                        label=str(suite)))
             continue
+        if keep is not None:
+            for art in arts:
+                if art.meta.index == "Contents" and not art.meta.trimmed:
+                    art.meta = dataclasses.replace(art.meta, trimmed=True)
         for k, (set_name, arch, mine) in enumerate(by_arch(name, str(suite), arts)):
             group = _split(root, set_name, str(suite), mine, open_contents)
             group.arch = arch
