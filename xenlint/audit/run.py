@@ -169,7 +169,9 @@ def merge(into: Report, part: Report) -> None:
     into.hidden_unknowns += part.hidden_unknowns
     seen_errors = set(into.errors)
     into.errors += [e for e in part.errors if e not in seen_errors]
-    into.artifacts += [a for a in part.artifacts if a not in into.artifacts]
+    # sets, not list scans: an archive's two architecture sets share ~30,000 all packages
+    seen_artifacts = set(into.artifacts)
+    into.artifacts += [a for a in part.artifacts if a not in seen_artifacts]
     known = {r.id for r in into.rules}
     into.rules += [r for r in part.rules if r.id not in known]
     into.profiles += [p for p in part.profiles if p not in into.profiles]
