@@ -46,6 +46,24 @@ class Limits:
     # RPM header index entries and header data bytes
     max_header_entries: int = 65_536
     max_header_bytes: int = 32 * MiB
+    # Repository indexes (Debian Packages, Sources and Contents; RPM primary and
+    # filelists XML), read whole by an audit. Bookworm main's largest (Contents-all) is
+    # 520 MB decompressed, its longest Packages line 76 KB, its largest paragraph 77 KB,
+    # 64,000 paragraphs per architecture (docs/limits.md).
+    # decompressed bytes of one index file
+    max_index_bytes: int = 1 * GiB
+    # bytes of one line of an index
+    max_index_line_bytes: int = 1 * MiB
+    # bytes of one field with its continuation lines (one XML element's text), and of
+    # one paragraph (one XML <package>) with all its fields
+    max_index_field_bytes: int = 16 * MiB
+    # paragraphs of one Packages or Sources file (<package> entries of one XML index,
+    # packages one Contents file names)
+    max_index_paragraphs: int = 500_000
+    # nesting of XML elements in repodata (createrepo_c writes 5 levels)
+    max_index_xml_depth: int = 32
+    # XML elements in one repodata file
+    max_index_xml_elements: int = 20_000_000
 
     def with_overrides(self, **values: int | None) -> Limits:
         return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -70,7 +70,7 @@ def test_each_index_and_contents_file_is_read_by_one_piece(
                         + f"usr/lib/{arch}-only admin/tool-0\n")
     _write_contents(suite / "main" / "Contents-all.gz", "usr/bin/common admin/common\n")
     opened: list[str] = []
-    real_blocks = debrepo.blocks
+    real_blocks = debrepo.line_blocks
 
     def recording(path: Path, limits: Limits):  # type: ignore[no-untyped-def]
         opened.append(path.name + ":" + path.parent.name)
@@ -82,7 +82,7 @@ def test_each_index_and_contents_file_is_read_by_one_piece(
         opened.append(path.name + ":" + path.parent.name)
         return real_lines(path, limits)
 
-    monkeypatch.setattr(debrepo, "blocks", recording)
+    monkeypatch.setattr(debrepo, "line_blocks", recording)
     monkeypatch.setattr(debrepo, "lines", recording_lines)
     monkeypatch.setattr(targets, "SPLIT_BYTES", 0)  # split as a big archive is
     [job] = index_jobs(str(tmp_path), Limits(), pieces=2)

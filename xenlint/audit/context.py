@@ -22,7 +22,7 @@ from pathlib import Path
 
 from xenlint.artifact import Artifact
 from xenlint.audit import debrepo, rpmrepo
-from xenlint.audit.index import lines
+from xenlint.audit.index import IndexWarning, lines
 from xenlint.facts.artifact import relation_names
 from xenlint.facts.pkgset import DEFAULT, parse_relation
 from xenlint.limits import ArtifactError, Limits
@@ -247,7 +247,8 @@ class Context:
         ordinal = 0
         for index in d.packages:
             try:
-                for lines_of in debrepo.paragraphs(lines(index, self.limits)):
+                for lines_of in debrepo.paragraphs(lines(index, self.limits), self.limits,
+                                                    str(index)):
                     n, ordinal = ordinal, ordinal + 1
                     f = _light(lines_of)
                     if not f.get("filename") or not f.get("package"):
@@ -263,7 +264,7 @@ class Context:
                 self._error(given, f"has an unreadable index ({exc})")
 
     def _load_rpm(self, given: str, root: Path) -> None:
-        idx = rpmrepo.index_files(root)
+        idx = rpmrepo.index_files(root, self.limits)
         if "primary" not in idx:
             raise ContextError("has no primary index in repodata/repomd.xml")
         by_id = rpmrepo.read_primary(root, idx, self.limits)
@@ -368,7 +369,8 @@ class Context:
         records, errors = debrepo.read_indexes(d.root, d.packages, self.limits,
                                                only=ordinals.keys())
         for e in errors:
-            self._error(deb.given, f"has an unreadable index ({e})")
+            if not isinstance(e, IndexWarning):  # readable all the same
+                self._error(deb.given, f"has an unreadable index ({e})")
         arts: list[Artifact] = []
         for n, _filename, outcome in records:
             if isinstance(outcome, str):

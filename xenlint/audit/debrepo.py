@@ -18,10 +18,11 @@ from sys import intern
 from debian.deb822 import Deb822
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package, ReaderNotes
-from xenlint.audit.index import blocks, line_blocks, lines
+from xenlint.audit.index import IndexWarning, line_blocks, lines, named_timeout
 from xenlint.audit.model import inside
+from xenlint.audit.timer import ArtifactTimeout
 from xenlint.facts import DOC_DIRS, Paths
-from xenlint.limits import ArtifactError, Limits
+from xenlint.limits import ArtifactError, LimitExceeded, Limits
 from xenlint.readers.deb import package_from_fields
 
 # first found wins, per index directory
@@ -90,23 +91,25 @@ def _prefixes(under: tuple[str, ...]) -> tuple[bytes, ...]:
 _DOC_LINE = _prefixes(DOC_DIRS)
 
 
-def file_lists(path: Path, limits: Limits, keep: Paths | None = None) -> dict[str, list[str]]:
+def file_lists(path: Path, limits: Limits, keep: Paths | None = None,
+               warnings: list[str] | None = None) -> dict[str, list[str]]:
     """package name -> files, from one Contents file: the paths `keep` covers (all when
     None) and, of every package, one more: a path outside the documentation directories
     when it ships any (see facts.Paths). Only the lines kept are decoded and split; the
-    others cost a prefix test and, for the witness, a dictionary look-up."""
+    others cost a prefix test and, for the witness, a dictionary look-up. A line that is
+    not UTF-8 is decoded with replacement characters, and named in `warnings`."""
+    if warnings is None:
+        warnings = []
     kept: list[bytes] = []
     # the last column of a line (its packages) -> a line of theirs, not documentation if
     # they ship anything else
     witness: dict[bytes, bytes] = {}
+    # a Contents file names no more packages than an index may hold
+    most = limits.max_index_paragraphs
     under = _prefixes(keep.under) if keep is not None else ()
     search = re.compile(b"|".join(re.escape(s.encode()) for s in keep.containing)).search \
         if keep is not None and keep.containing else None
-    tail = b""
-    for block in blocks(path, limits):
-        block = tail + block
-        cut = block.rfind(b"\n") + 1
-        block, tail = block[:cut], block[cut:]
+    for block in line_blocks(path, limits):
         if keep is None:
             kept += block.split(b"\n")
             continue
@@ -116,28 +119,41 @@ def file_lists(path: Path, limits: Limits, keep: Paths | None = None) -> dict[st
                 continue
             where = line[line.rfind(b" ") + 1:]
             seen = witness.get(where)
+            if seen is None and len(witness) >= most:
+                raise LimitExceeded(f"{path}: names more than {most} packages "
+                                    "(max_index_paragraphs); not read")
             if seen is None or (seen.startswith(_DOC_LINE) and not line.startswith(_DOC_LINE)):
                 witness[where] = line
-    kept.append(tail)
     files: dict[str, list[str]] = {}
+    bad: bytes | None = None
     for raw in [*kept, *witness.values()]:
-        m = CONTENTS_LINE.match(raw.decode("utf-8", "replace").rstrip("\r"))
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace")  # as apt and dpkg read it
+            bad = bad or raw
+        m = CONTENTS_LINE.match(text.rstrip("\r"))
         if m is None or m.group(1) == "FILE":
             continue
         found, where_text = m.groups()
         for qualified in where_text.split(","):
             entry = files.setdefault(qualified.rsplit("/", 1)[-1], [])
             entry.append("/" + found.lstrip("/"))
+    if bad is not None:
+        warnings.append(not_utf8(path, f"the line {bad[:80]!r}"))
     return files
 
 
 def contents_piece(path: Path, limits: Limits, keep: Paths | None = None) -> Lists:
     """One Contents file's piece of a suite's parse: its architecture and file lists."""
     arch = contents_arch(path)
+    warnings: list[str] = []
     try:
-        return arch, file_lists(path, limits, keep), []
+        return arch, file_lists(path, limits, keep, warnings), warnings
     except ArtifactError as exc:
-        return arch, {}, [str(exc)]
+        return arch, {}, [*warnings, str(exc)]
+    except ArtifactTimeout as exc:
+        raise named_timeout(path)(exc) from None
 
 
 # apt's lists directory names one `<mirror>_dists_<suite>_<component>_Contents-<arch>.lz4`
@@ -247,21 +263,62 @@ Lists = tuple[str, dict[str, list[str]], list[str]]
 Piece = Records | Lists
 
 
-def paragraphs(raw: Iterable[bytes]) -> Iterator[list[bytes]]:
+def paragraphs(raw: Iterable[bytes], limits: Limits | None = None,
+               label: str = "") -> Iterator[list[bytes]]:
     """The lines of each paragraph, split as python-debian splits them: comment lines are
-    dropped, and an empty or whitespace-only line ends a paragraph."""
+    dropped, and an empty or whitespace-only line ends a paragraph. With `limits`, a field
+    (with its continuation lines) or a paragraph longer than max_index_field_bytes, or
+    more than max_index_paragraphs paragraphs, stop the index `label` (LimitExceeded)."""
     para: list[bytes] = []
-    for line in raw:
+    most = limits.max_index_paragraphs if limits is not None else 0
+    cap = limits.max_index_field_bytes if limits is not None else 0
+    count = size = field = 0
+    for n, line in enumerate(raw, 1):
         if line.startswith(b"#"):
             continue
         if not line.strip():  # empty, or whitespace only
             if para:
                 yield para
-                para = []
+                para, size, field = [], 0, 0
             continue
+        if limits is not None:
+            if not para:
+                count += 1
+                if count > most:
+                    raise LimitExceeded(f"{label}: more than {most} paragraphs "
+                                        f"(max_index_paragraphs) at line {n}; not read")
+            field = field + len(line) if line[:1] in b" \t" else len(line)
+            size += len(line)
+            if field > cap or size > cap:
+                what = "field" if field > cap else "paragraph"
+                raise LimitExceeded(f"{label}: a {what} longer than {cap} bytes "
+                                    f"(max_index_field_bytes) at line {n}; not read")
         para.append(line)
     if para:
         yield para
+
+
+def not_utf8(path: Path, where: str) -> IndexWarning:
+    return IndexWarning(f"{path}: {where} is not UTF-8; read with replacement characters, "
+                        "as apt and dpkg read it")
+
+
+def decoded(lines_of: list[bytes]) -> tuple[list[str], int]:
+    """A paragraph's lines as text, and the number (from 1) of its first line that is not
+    UTF-8 (0: none), decoded with replacement characters as apt and dpkg decode it."""
+    try:
+        return [line.decode() for line in lines_of], 0
+    except UnicodeDecodeError:
+        pass
+    first = 0
+    out = []
+    for k, line in enumerate(lines_of, 1):
+        try:
+            out.append(line.decode())
+        except UnicodeDecodeError:
+            out.append(line.decode("utf-8", "replace"))
+            first = first or k
+    return out, first
 
 
 def read_part(root: Path, suite: Path, limits: Limits, part: int = 0, parts: int = 1,
@@ -299,12 +356,20 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
     errors: list[str] = []
     ordinal = 0
     for index in files:
+        bad = ""  # where the first paragraph that is not UTF-8 is
         try:
-            for lines_of in paragraphs(lines(index, limits)):
+            for k, lines_of in enumerate(paragraphs(lines(index, limits), limits, str(index))):
                 n, ordinal = ordinal, ordinal + 1
+                if not bad and not all(line.isascii() for line in lines_of):
+                    # every piece looks at every paragraph, so that all name the same one
+                    first = decoded(lines_of)[1]
+                    if first:
+                        name = lines_of[0].rstrip().decode("utf-8", "replace")
+                        bad = f"paragraph {k + 1} ({name!r}), its line {first},"
                 if n % parts != part or (only is not None and n not in only):
                     continue
-                para = Deb822(lines_of)
+                text = decoded(lines_of)[0]
+                para = Deb822(text)
                 filename = para.get("Filename")
                 if not filename:
                     continue
@@ -320,6 +385,10 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
                 records.append((n, filename, art))
         except ArtifactError as exc:
             errors.append(str(exc))
+        except ArtifactTimeout as exc:
+            raise named_timeout(index)(exc) from None
+        if bad:
+            errors.append(not_utf8(index, bad))
     return records, errors
 
 

@@ -48,6 +48,8 @@ class Group:
     # the machine architecture of a repository's package set (its all/noarch packages
     # join every architecture's set); "" for a set of one architecture or a tree
     arch: str = ""
+    # what its index parse says of indexes it read all the same (text not in UTF-8)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenlint.artifact import Artifact, Entry, EntryType, Kind, Package, ReaderNotes
-from xenlint.audit.index import local, xml_elements
+from xenlint.audit.index import local, named_timeout, xml_elements
 from xenlint.audit.model import inside
+from xenlint.audit.timer import ArtifactTimeout
 from xenlint.limits import Limits
 
 if TYPE_CHECKING:
@@ -25,16 +26,11 @@ def is_rpm_repo(root: Path) -> bool:
     return (root / "repodata" / "repomd.xml").is_file()
 
 
-def index_files(root: Path) -> dict[str, Path]:
-    """type (primary, filelists, ...) -> index file, as repomd.xml lists them."""
-    # imported here: only RPM repositories have XML indexes
-    import xml.etree.ElementTree as ET
-
+def index_files(root: Path, limits: Limits | None = None) -> dict[str, Path]:
+    """type (primary, filelists, ...) -> index file, as repomd.xml lists them (read
+    under the same limits as the indexes themselves: entities refused, depth bounded)."""
     out: dict[str, Path] = {}
-    tree = ET.parse(root / "repodata" / "repomd.xml")
-    for data in tree.getroot():
-        if local(data.tag) != "data":
-            continue
+    for data in xml_elements(root / "repodata" / "repomd.xml", limits or Limits(), "data"):
         loc = next((c for c in data if local(c.tag) == "location"), None)
         href = str(loc.get("href", "")) if loc is not None else ""
         if inside(href):
@@ -98,7 +94,7 @@ def package_artifact(root: Path, el: ET.Element) -> tuple[str, Artifact]:
 
 
 def read_repo(root: Path, limits: Limits) -> list[Artifact]:
-    idx = index_files(root)
+    idx = index_files(root, limits)
     by_id = read_primary(root, idx, limits)
     add_filelists(idx, by_id, limits)
     return list(by_id.values())
@@ -108,12 +104,15 @@ def read_primary(root: Path, idx: dict[str, Path], limits: Limits) -> dict[str, 
     """pkgid -> header-only artifact of every package primary.xml lists (its file list as
     far as primary gives one: the files of bin directories and /etc)."""
     by_id: dict[str, Artifact] = {}
-    for el in xml_elements(idx["primary"], limits, "package"):
-        pkgid, art = package_artifact(root, el)
-        if not inside(os.path.relpath(art.path, root)):
-            art = Artifact(art.path, Kind.RPM, error="is named by primary.xml outside the "
-                                                     "repository; not read")
-        by_id[pkgid] = art
+    try:
+        for el in xml_elements(idx["primary"], limits, "package"):
+            pkgid, art = package_artifact(root, el)
+            if not inside(os.path.relpath(art.path, root)):
+                art = Artifact(art.path, Kind.RPM, error="is named by primary.xml outside "
+                                                         "the repository; not read")
+            by_id[pkgid] = art
+    except ArtifactTimeout as exc:
+        raise named_timeout(idx["primary"])(exc) from None
     return by_id
 
 
@@ -123,7 +122,15 @@ def add_filelists(idx: dict[str, Path], by_id: dict[str, Artifact], limits: Limi
     only those of the pkgids `wanted`, when given."""
     if "filelists" not in idx:
         return
-    for el in xml_elements(idx["filelists"], limits, "package"):
+    try:
+        _filelists(idx["filelists"], by_id, limits, wanted)
+    except ArtifactTimeout as exc:
+        raise named_timeout(idx["filelists"])(exc) from None
+
+
+def _filelists(path: Path, by_id: dict[str, Artifact], limits: Limits,
+               wanted: Container[str] | None) -> None:
+    for el in xml_elements(path, limits, "package"):
         pkgid = el.get("pkgid", "")
         found = by_id.get(pkgid)
         if found is None or found.error is not None or (wanted is not None and

@@ -59,6 +59,8 @@ class AuditStats:
     opened: int = 0  # files read by a reader in this run
     cached: int = 0  # views served from the cache
     from_index: int = 0  # packages judged from the repository index only
+    # one line each: indexes read all the same (text not in UTF-8, decoded as apt does)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -203,7 +205,7 @@ def _learn(views: dict[WorkItem, Artifact | None], held: dict[WorkItem, int],
 
 
 def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None,
-                 keep: Paths | None) -> Parsed:
+                 keep: Paths | None, timeout: float) -> Parsed:
     """Start parsing TARGET's repository indexes in the pool, in pieces, unless the cache
     already holds them: they run while the main process prepares the audit. An executor
     without `submit` leaves them to `discover`."""
@@ -211,18 +213,22 @@ def _parse_ahead(ex: Executor, target: str, limits: Limits, cache: Cache | None,
         return {}
     jobs = [j for j in index_jobs(target, limits, ex.jobs, keep)
             if cache is None or not cache.has_memo(j.tag, list(j.files))]
-    return {job.tag: functools.partial(_outcome, ex.submit, job,
-                                       [ex.submit(call) for call in job.calls()])
-            for job in jobs}
+    parsed: dict[str, Callable[[], Any]] = {}
+    for job in jobs:
+        # each call under the per-item --timeout, as a package's read is
+        calls = [job.timed(timeout, call) for call in job.calls()]
+        parsed[job.tag] = functools.partial(_outcome, ex.submit, job, calls,
+                                            [ex.submit(call) for call in calls])
+    return parsed
 
 
 def _outcome(submit: Callable[..., Future[Any]], job: IndexJob,
-             futures: list[Future[Any]]) -> Any:
+             calls: list[Callable[[], Any]], futures: list[Future[Any]]) -> Any:
     """The parse's result. A worker that died takes every parse of its pool with it: each
     is run once more, alone (results are asked for one at a time), and only one that
     kills its worker again is the culprit."""
     return job.result([_alone_if_broken(submit, call, future)
-                       for call, future in zip(job.calls(), futures, strict=True)])
+                       for call, future in zip(calls, futures, strict=True)])
 
 
 def _alone_if_broken(submit: Callable[..., Future[Any]], call: Callable[[], Any],
@@ -264,9 +270,10 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     cache = cache_for(options, settings, config)
     rules = Rules.load(options, config)  # usage errors before any package is read
     keep = contents_paths(rules.facts)
-    parsed = _parse_ahead(ex, target, options.limits, cache, keep)
+    parsed = _parse_ahead(ex, target, options.limits, cache, keep, settings.timeout)
     groups = discover(target, options.limits, rules_need_contents(rules.selected), cache,
-                      parsed, keep)
+                      parsed, keep, settings.timeout)
+    stats.warnings = [w for g in groups for w in g.warnings]
     index = StatIndex(settings.cache_root)
     shas = {i: index.lookup(i.path) for g in groups for i in g.items}
     repo_stamp = context_stamp(options.with_repo) if cache else ""

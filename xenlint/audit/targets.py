@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xenlint.artifact import Artifact, Kind
-from xenlint.audit import debrepo, rpmrepo
+from xenlint.audit import debrepo, index, rpmrepo
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
@@ -103,6 +103,14 @@ class IndexJob:
     def calls(self) -> tuple[Callable[[], Any], ...]:
         return self.pieces or (self.compute,)
 
+    def timed(self, timeout: float, call: Callable[[], Any]) -> Callable[[], Any]:
+        """`call` under the per-item `timeout` (0: none), as a package's read is: past it,
+        an ArtifactError naming the index being parsed (index.timed)."""
+        if not timeout:
+            return call
+        where = os.path.commonpath(self.files) if self.files else self.tag
+        return functools.partial(index.timed, timeout, str(where), call)
+
     def result(self, results: list[Any]) -> Any:
         """The parse's result from those of `calls()`, in their order."""
         return self.join(results) if self.join is not None else results[0]
@@ -120,8 +128,9 @@ SPLIT_BYTES = 48 * 1024
 Parsed = Mapping[str, Callable[[], Any]]
 
 
-def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None) -> Any:
-    compute = (parsed or {}).get(job.tag, job.compute)
+def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None,
+          timeout: float = 0) -> Any:
+    compute = (parsed or {}).get(job.tag) or job.timed(timeout, job.compute)
     return cache.memo(job.tag, list(job.files), compute) if cache is not None else compute()
 
 
@@ -171,12 +180,12 @@ def index_jobs(target: str, limits: Limits, pieces: int = 1,
 
 def deb_groups(root: Path, limits: Limits, open_contents: bool,
                cache: Cache | None = None, parsed: Parsed | None = None,
-               keep: Paths | None = None) -> list[Group]:
+               keep: Paths | None = None, timeout: float = 0) -> list[Group]:
     groups = []
     for suite, job in _deb_jobs(root, limits, keep=keep):
         name = f"{root}:{suite.name}"
         try:
-            arts, errors = _memo(cache, job, parsed)
+            arts, errors = _memo(cache, job, parsed, timeout)
         except ArtifactError as exc:  # the worker that parsed it died
             # labelled as a sound suite is, so that its overrides are found alike
             groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
@@ -190,16 +199,19 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             group = _split(root, set_name, str(suite), mine, open_contents)
             group.arch = arch
             if k == 0:
-                group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors]
+                group.metadata += [Artifact(str(suite), Kind.FILE, error=e) for e in errors
+                                   if not isinstance(e, index.IndexWarning)]
+                group.warnings += [e for e in errors if isinstance(e, index.IndexWarning)]
             groups.append(group)
     return groups
 
 
 def rpm_groups(root: Path, limits: Limits, open_contents: bool,
-               cache: Cache | None = None, parsed: Parsed | None = None) -> list[Group]:
+               cache: Cache | None = None, parsed: Parsed | None = None,
+               timeout: float = 0) -> list[Group]:
     name = str(root)
     try:
-        arts = _memo(cache, _rpm_job(root, limits), parsed)
+        arts = _memo(cache, _rpm_job(root, limits), parsed, timeout)
     except (ArtifactError, KeyError, OSError) as exc:
         return [_index_error(name, root / "repodata", f"has unreadable metadata ({exc})")]
     except Exception as exc:  # ParseError from a corrupt repomd.xml
@@ -215,21 +227,21 @@ def rpm_groups(root: Path, limits: Limits, open_contents: bool,
 
 def repo_groups(root: Path, limits: Limits, open_contents: bool,
                 cache: Cache | None = None, parsed: Parsed | None = None,
-                keep: Paths | None = None) -> list[Group] | None:
+                keep: Paths | None = None, timeout: float = 0) -> list[Group] | None:
     if debrepo.is_deb_repo(root):
-        return deb_groups(root, limits, open_contents, cache, parsed, keep)
+        return deb_groups(root, limits, open_contents, cache, parsed, keep, timeout)
     if rpmrepo.is_rpm_repo(root):
-        return rpm_groups(root, limits, open_contents, cache, parsed)
+        return rpm_groups(root, limits, open_contents, cache, parsed, timeout)
     return None
 
 
 def discover(target: str, limits: Limits, open_contents: bool = True,
              cache: Cache | None = None, parsed: Parsed | None = None,
-             keep: Paths | None = None) -> list[Group]:
+             keep: Paths | None = None, timeout: float = 0) -> list[Group]:
     """The package sets under TARGET, in a stable order. With a cache, repository indexes
     that have not changed are not parsed again; `parsed` holds parses already run (see
     `index_jobs`). Of a Debian repository's Contents, only the paths `keep` covers are
-    kept (all when None)."""
+    kept (all when None). Each index parse runs under the per-item `timeout`."""
     path = Path(target)
     if not path.exists():
         return [Group(target, target,
@@ -238,13 +250,13 @@ def discover(target: str, limits: Limits, open_contents: bool = True,
         # the file a symlink given on the command line names (the worker follows none)
         return [_upload(path, target, limits) or
                 Group(target, target, items=[WorkItem(os.path.realpath(target), target)])]
-    found = repo_groups(path, limits, open_contents, cache, parsed, keep)
+    found = repo_groups(path, limits, open_contents, cache, parsed, keep, timeout)
     if found is not None:
         return found
     if is_root_tree(path):
         # an unpacked root filesystem is one artifact, as `check` reads it
         return [Group(target, target, items=[WorkItem(target, target)])]
-    return _tree(path, target, limits, open_contents, cache, keep)
+    return _tree(path, target, limits, open_contents, cache, keep, timeout)
 
 
 def _upload(path: Path, target: str, limits: Limits) -> Group | None:
@@ -260,14 +272,14 @@ def _upload(path: Path, target: str, limits: Limits) -> Group | None:
 
 
 def _tree(root: Path, display: str, limits: Limits, open_contents: bool,
-          cache: Cache | None, keep: Paths | None) -> list[Group]:
+          cache: Cache | None, keep: Paths | None, timeout: float = 0) -> list[Group]:
     """Loose files form one package set (as `check DIR` does); repositories found inside
     the tree are package sets of their own."""
     loose = Group(display, display)
     groups = [loose]
 
     def repository(here: Path) -> bool:
-        inner = repo_groups(here, limits, open_contents, cache, keep=keep)
+        inner = repo_groups(here, limits, open_contents, cache, keep=keep, timeout=timeout)
         if inner is not None:
             groups.extend(inner)
         return inner is not None

@@ -12,18 +12,15 @@ import contextlib
 import errno
 import hashlib
 import os
-import signal
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import WorkItem, not_regular
+from xenlint.audit.timer import ArtifactTimeout, time_limit
 from xenlint.engine.evaluate import build_subjects
 from xenlint.facts import registry
 from xenlint.limits import ArtifactError, Limits
@@ -67,10 +64,6 @@ class Outcome:
     cached: bool
     # fstat of the descriptor that was hashed and read: the stat index's shortcut
     stamp: Stamp | None = None
-
-
-class ArtifactTimeout(BaseException):
-    """Raised by the timer; a BaseException so readers' `except Exception` cannot eat it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,34 +120,6 @@ def freeze(art: Artifact, source: str, limits: Limits,
                 a.read_many(want)
         a.set_loader(ReopenLoader(source, art.path, a.path, limits))
     return art
-
-
-class Timer:
-    fired = False
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[Timer]:
-    """Interrupt the reader after `seconds`. The timer re-arms every half second because an
-    exception raised inside a libarchive (ctypes) callback is printed and dropped; `fired`
-    tells the caller even when a reader turned the interruption into a bogus error."""
-    timer = Timer()
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield timer  # engines that run tasks in threads rely on their own task timeouts
-        return
-
-    def fire(_sig: int, _frame: FrameType | None) -> None:
-        timer.fired = True
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
-        raise ArtifactTimeout
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield timer
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _open(path: str) -> int:

@@ -101,6 +101,8 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
 
             status = exit_status(report, effective_fail_on(options_from(dict(kwargs))))
     write_report(report, fmt, output, color, remedies, info)
+    for warning in stats.get("warnings", ()):  # a replay of an older run has none
+        click.echo(f"xenlint: warning: {warning}", err=True)
     if sys.stderr.isatty() if summary is None else summary:
         from rich.console import Console
 
