@@ -54,9 +54,9 @@ class Limits:
     max_index_bytes: int = 1 * GiB
     # bytes of one line of an index
     max_index_line_bytes: int = 1 * MiB
-    # bytes of one field with its continuation lines (one XML element's text), and of
-    # one paragraph (one XML <package>) with all its fields
-    max_index_field_bytes: int = 16 * MiB
+    # bytes of one field with its continuation lines (in XML, of one tag or run of
+    # text); a paragraph (an XML <package>) with all its fields may hold twice that
+    max_index_field_bytes: int = 8 * MiB
     # paragraphs of one Packages or Sources file (<package> entries of one XML index,
     # packages one Contents file names)
     max_index_paragraphs: int = 500_000

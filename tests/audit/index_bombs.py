@@ -23,6 +23,7 @@ from audit_repos import FIXTURE_RPMS, REPO, deb_repo, rpm_repo  # noqa: E402
 from conftest import need_tools  # noqa: E402
 
 SAMPLES = sorted((REPO / "fixtures" / "samples").glob("*.deb"))
+SOUND = "sound"
 LONG_LINE = 200 * 1024 * 1024  # the issue's 200 MB line
 SHORT_LINES = 14_700_000  # the issue's 14.7M short lines
 NESTED = 2_000_000  # the issue's 2M nested elements
@@ -52,8 +53,10 @@ def _packages_xz(root: Path) -> Path:
 
 
 def _sample_repo(root: Path) -> tuple[Path, bytes]:
-    """The sample packages' repository (dpkg-scanpackages, xz), and its Packages text."""
-    deb_repo(root, {"main": SAMPLES})
+    """The sample packages' repository (dpkg-scanpackages, xz) with two suites, `main`
+    (whose index the case changes) and `sound` (the rest of the audit, that must still be
+    reported), and main's Packages text."""
+    deb_repo(root, {"main": SAMPLES, SOUND: SAMPLES})
     index = _packages_xz(root)
     text = subprocess.run(["xz", "-dc", str(index)], check=True, capture_output=True).stdout
     return index, text
@@ -152,11 +155,20 @@ def primary_laughs(root: Path) -> Path:
 
 
 def tree_with(case: Callable[[Path], Path], root: Path) -> Path:
-    """A tree holding the hostile repository beside a sound Debian one: the rest of the
-    audit that must still be reported."""
+    """A tree holding the hostile RPM repository (ROOT/hostile) beside a sound Debian
+    one (ROOT/sound): the rest of the audit, that must still be reported."""
     case(root / "hostile")
-    deb_repo(root / "sound", {"main": SAMPLES})
+    deb_repo(root / SOUND, {"main": SAMPLES})
     return root
+
+
+def target(name: str, root: Path) -> Path:
+    """Build case `name` under ROOT; the path to audit: the Debian repository itself
+    (its indexes are parsed ahead in the pool), or the tree holding an RPM one."""
+    build = CASES[name]
+    if name.startswith("primary"):
+        return tree_with(build, root)
+    return build(root)
 
 
 CASES: dict[str, Callable[[Path], Path]] = {
@@ -167,8 +179,6 @@ CASES: dict[str, Callable[[Path], Path]] = {
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
-    for name, build in CASES.items():
+    for name in CASES:
         shutil.rmtree(out / name, ignore_errors=True)
-        tree_with(build, out / name)
-        print(name, sum(p.stat().st_size for p in (out / name / "hostile").rglob("*")
-                        if p.is_file() and ("Packages" in p.name or "primary" in p.name)))
+        print(name, target(name, out / name))

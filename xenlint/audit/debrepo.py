@@ -120,8 +120,7 @@ def file_lists(path: Path, limits: Limits, keep: Paths | None = None,
             where = line[line.rfind(b" ") + 1:]
             seen = witness.get(where)
             if seen is None and len(witness) >= most:
-                raise LimitExceeded(f"{path}: names more than {most} packages "
-                                    "(max_index_paragraphs); not read")
+                raise too_many(path, most)
             if seen is None or (seen.startswith(_DOC_LINE) and not line.startswith(_DOC_LINE)):
                 witness[where] = line
     files: dict[str, list[str]] = {}
@@ -137,11 +136,18 @@ def file_lists(path: Path, limits: Limits, keep: Paths | None = None,
             continue
         found, where_text = m.groups()
         for qualified in where_text.split(","):
-            entry = files.setdefault(qualified.rsplit("/", 1)[-1], [])
-            entry.append("/" + found.lstrip("/"))
+            name = qualified.rsplit("/", 1)[-1]
+            if name not in files and len(files) >= most:
+                raise too_many(path, most)
+            files.setdefault(name, []).append("/" + found.lstrip("/"))
     if bad is not None:
         warnings.append(not_utf8(path, f"the line {bad[:80]!r}"))
     return files
+
+
+def too_many(path: Path, most: int) -> LimitExceeded:
+    return LimitExceeded(f"{path}: names more than {most} packages (max_index_paragraphs); "
+                         "not read")
 
 
 def contents_piece(path: Path, limits: Limits, keep: Paths | None = None) -> Lists:
@@ -267,12 +273,13 @@ def paragraphs(raw: Iterable[bytes], limits: Limits | None = None,
                label: str = "") -> Iterator[list[bytes]]:
     """The lines of each paragraph, split as python-debian splits them: comment lines are
     dropped, and an empty or whitespace-only line ends a paragraph. With `limits`, a field
-    (with its continuation lines) or a paragraph longer than max_index_field_bytes, or
-    more than max_index_paragraphs paragraphs, stop the index `label` (LimitExceeded)."""
+    (with its continuation lines) longer than max_index_field_bytes, a paragraph longer
+    than twice that, or more than max_index_paragraphs paragraphs stop the index `label`
+    (LimitExceeded)."""
     para: list[bytes] = []
     most = limits.max_index_paragraphs if limits is not None else 0
     cap = limits.max_index_field_bytes if limits is not None else 0
-    count = size = field = 0
+    count = size = field = 0  # paragraphs, bytes of this paragraph, of this field
     for n, line in enumerate(raw, 1):
         if line.startswith(b"#"):
             continue
@@ -289,10 +296,12 @@ def paragraphs(raw: Iterable[bytes], limits: Limits | None = None,
                                         f"(max_index_paragraphs) at line {n}; not read")
             field = field + len(line) if line[:1] in b" \t" else len(line)
             size += len(line)
-            if field > cap or size > cap:
-                what = "field" if field > cap else "paragraph"
-                raise LimitExceeded(f"{label}: a {what} longer than {cap} bytes "
+            if field > cap:
+                raise LimitExceeded(f"{label}: a field longer than {cap} bytes "
                                     f"(max_index_field_bytes) at line {n}; not read")
+            if size > 2 * cap:
+                raise LimitExceeded(f"{label}: a paragraph longer than {2 * cap} bytes "
+                                    f"(twice max_index_field_bytes) at line {n}; not read")
         para.append(line)
     if para:
         yield para

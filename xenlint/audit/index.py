@@ -212,10 +212,10 @@ class _XmlStream:
 
     def _grow(self, n: int) -> None:
         self.entry_bytes += n
-        cap = self.limits.max_index_field_bytes
+        cap = 2 * self.limits.max_index_field_bytes  # as a Debian paragraph
         if self.entry_bytes > cap:
-            raise self.refuse(f"a <{self.tag}> entry longer than {cap} bytes "
-                              f"(max_index_field_bytes) at entry {self.entries}; not read")
+            raise self.refuse(f"a <{self.tag}> entry longer than {cap} bytes (twice "
+                              f"max_index_field_bytes) at entry {self.entries}; not read")
 
     def entity(self, *_args: Any) -> None:
         raise self.refuse("declares an XML entity; entity expansion is refused")
