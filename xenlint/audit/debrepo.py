@@ -279,14 +279,15 @@ def paragraphs(raw: Iterable[bytes], limits: Limits | None = None,
     para: list[bytes] = []
     most = limits.max_index_paragraphs if limits is not None else 0
     cap = limits.max_index_field_bytes if limits is not None else 0
-    count = size = field = 0  # paragraphs, bytes of this paragraph, of this field
+    count = size = 0  # paragraphs so far, bytes of this paragraph
+    field = -1  # bytes of the current field, counted once the paragraph passes `cap`
     for n, line in enumerate(raw, 1):
         if line.startswith(b"#"):
             continue
         if not line.strip():  # empty, or whitespace only
             if para:
                 yield para
-                para, size, field = [], 0, 0
+                para, size, field = [], 0, -1
             continue
         if limits is not None:
             if not para:
@@ -294,17 +295,36 @@ def paragraphs(raw: Iterable[bytes], limits: Limits | None = None,
                 if count > most:
                     raise LimitExceeded(f"{label}: more than {most} paragraphs "
                                         f"(max_index_paragraphs) at line {n}; not read")
-            field = field + len(line) if line[:1] in b" \t" else len(line)
             size += len(line)
-            if field > cap:
-                raise LimitExceeded(f"{label}: a field longer than {cap} bytes "
-                                    f"(max_index_field_bytes) at line {n}; not read")
-            if size > 2 * cap:
-                raise LimitExceeded(f"{label}: a paragraph longer than {2 * cap} bytes "
-                                    f"(twice max_index_field_bytes) at line {n}; not read")
+            # a field is no longer than its paragraph: real paragraphs (77 KB at most in
+            # bookworm) never pay for counting fields
+            if size > cap:
+                field = _field_bytes(para, line, field)
+                if field > cap:
+                    raise LimitExceeded(f"{label}: a field longer than {cap} bytes "
+                                        f"(max_index_field_bytes) at line {n}; not read")
+                if size > 2 * cap:
+                    raise LimitExceeded(f"{label}: a paragraph longer than {2 * cap} bytes "
+                                        f"(twice max_index_field_bytes) at line {n}; "
+                                        "not read")
         para.append(line)
     if para:
         yield para
+
+
+def _field_bytes(para: list[bytes], line: bytes, field: int) -> int:
+    """Bytes of the field `line` adds to (its own, if it starts one), given those of the
+    field before it (-1: not counted yet, so counted back through `para`)."""
+    if line[:1] not in (b" ", b"\t"):
+        return len(line)
+    if field >= 0:
+        return field + len(line)
+    total = len(line)
+    for before in reversed(para):
+        total += len(before)
+        if before[:1] not in (b" ", b"\t"):
+            break
+    return total
 
 
 def not_utf8(path: Path, where: str) -> IndexWarning:
@@ -369,15 +389,15 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
         try:
             for k, lines_of in enumerate(paragraphs(lines(index, limits), limits, str(index))):
                 n, ordinal = ordinal, ordinal + 1
-                if not bad and not all(line.isascii() for line in lines_of):
+                mine = n % parts == part and (only is None or n in only)
+                if mine or (not bad and not all(line.isascii() for line in lines_of)):
                     # every piece looks at every paragraph, so that all name the same one
-                    first = decoded(lines_of)[1]
-                    if first:
+                    text, first = decoded(lines_of)
+                    if first and not bad:
                         name = lines_of[0].rstrip().decode("utf-8", "replace")
                         bad = f"paragraph {k + 1} ({name!r}), its line {first},"
-                if n % parts != part or (only is not None and n not in only):
+                if not mine:
                     continue
-                text = decoded(lines_of)[0]
                 para = Deb822(text)
                 filename = para.get("Filename")
                 if not filename:
