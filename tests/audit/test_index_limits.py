@@ -5,6 +5,7 @@ UTF-8 is read as apt reads it, with a warning. Time and memory: bench/bench_inde
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -156,3 +157,21 @@ def test_a_field_with_its_continuation_lines_is_bounded() -> None:
                                             "not read$"):
         list(debrepo.paragraphs(many, limits, "P"))
     assert len(list(debrepo.paragraphs(lines, Limits(), "P"))) == 1
+
+
+def test_a_contents_line_that_is_not_utf8_is_read_with_a_warning(tmp_path: Path) -> None:
+    root = deb_repo(tmp_path / "c", {"main": SAMPLES}, contents=True)
+    contents = root / "dists" / "main" / "main" / "Contents-amd64.gz"
+    text = gzip.decompress(contents.read_bytes())
+    doc_path = b"usr/share/doc/xen-system-sample/copyright"
+    assert doc_path in text
+    contents.write_bytes(gzip.compress(text.replace(doc_path, doc_path + b"-\xe9t\xe9")))
+    code, doc, lines = audit(root)
+    assert code in (0, 1) and doc["errors"] == []
+    [line] = lines
+    assert line.startswith(f"xenlint: warning: {contents}: the line b'{doc_path.decode()}-"
+                           r"\xe9t\xe9")
+    assert line.endswith(" is not UTF-8; read with replacement characters, as apt and dpkg "
+                         "read it")
+    files = debrepo.file_lists(contents, Limits())
+    assert f"/{doc_path.decode()}-\ufffdt\ufffd" in files["xen-system-sample"]
