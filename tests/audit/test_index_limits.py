@@ -24,8 +24,9 @@ NAMES = sorted(p.name.split("_")[0] for p in SAMPLES)
 
 
 def audit(path: Path, *args: str) -> tuple[int, dict[str, Any], list[str]]:
+    cache = [] if "--cache-dir" in args else ["--no-cache"]
     res = CliRunner().invoke(main, ["audit", str(path), "--format", "json", "--no-summary",
-                                    "--no-cache", "-j2", *args], catch_exceptions=False)
+                                    *cache, "-j2", *args], catch_exceptions=False)
     assert "Traceback" not in res.stderr
     return res.exit_code, json.loads(res.stdout), res.stderr.splitlines()
 
@@ -95,6 +96,10 @@ def test_text_that_is_not_utf8_is_read_with_a_warning(tmp_path: Path) -> None:
                    if not isinstance(r[2], str) and r[2].package]
     assert maintainers[1].startswith("Jos\ufffd ")  # as apt decodes it
     assert [str(e) for e in errors] == [lines[0].removeprefix("xenlint: warning: ")]
+    # the index cache and a replayed run say it again
+    cache = str(tmp_path / "cache")
+    assert audit(root, "--cache-dir", cache) == (code, doc, lines)
+    assert audit(root, "--cache-dir", cache) == (code, doc, lines)
 
 
 @pytest.mark.parametrize(("case", "message"), [
