@@ -394,7 +394,8 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
                     # every piece looks at every paragraph, so that all name the same one
                     text, first = decoded(lines_of)
                     if first and not bad:
-                        name = lines_of[0].rstrip().decode("utf-8", "replace")
+                        # its first line, as much of it as a one-line warning holds
+                        name = lines_of[0][:80].rstrip().decode("utf-8", "replace")
                         bad = f"paragraph {k + 1} ({name!r}), its line {first},"
                 if not mine:
                     continue
