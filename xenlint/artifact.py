@@ -41,9 +41,9 @@ class EntryType(enum.StrEnum):
 class Entry(NamedTuple):
     """One member of an artifact. `path` is absolute and normalised (never holds `..`).
 
-    A named tuple, not a dataclass: views travel from audit workers and the cache as
-    pickles of thousands of entries, and a tuple is built in C without a Python call
-    (Artifact.__reduce__)."""
+    A named tuple, not a dataclass: views travel from audit workers as pickles of
+    thousands of entries (and are cached as columns, audit/codec.py), and a tuple is built
+    in C without a Python call (Artifact.__reduce__)."""
 
     path: str
     type: EntryType
@@ -375,7 +375,7 @@ class Artifact:
             yield from child.walk()
 
     def __reduce__(self) -> tuple[Callable[..., Artifact], tuple[object, ...], object]:
-        # Views travel from audit workers and the cache as pickles of thousands of entries,
+        # Views travel from audit workers as pickles of thousands of entries,
         # which the main process loads while the workers need its core. As columns, built
         # back into tuples in C, the entries load in a fraction of the time that one
         # object per entry takes. The other fields go as the usual slots state, which

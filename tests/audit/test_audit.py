@@ -142,13 +142,13 @@ def test_cache_location_and_no_cache(tmp_path: Path) -> None:
     shutil.copy(FIXTURE_DEBS[0], tree)
     xdg = tmp_path / "xdg"
     run("audit", str(tree), env={"XDG_CACHE_HOME": str(xdg)})
-    assert list((xdg / "xenlint" / "views").rglob("*.pickle"))
+    assert list((xdg / "xenlint" / "views").rglob("*.msgpack"))
     before = sorted(p for p in tmp_path.rglob("*") if "xdg" not in p.parts)
     run("audit", str(tree), "--no-cache", env={"XDG_CACHE_HOME": str(tmp_path / "none")})
     assert not (tmp_path / "none").exists()
     moved = tmp_path / "moved"
     run("audit", str(tree), "--cache-dir", str(moved), env={"XDG_CACHE_HOME": str(xdg)})
-    assert list((moved / "views").rglob("*.pickle"))
+    assert list((moved / "views").rglob("*.msgpack"))
     after = sorted(p for p in tmp_path.rglob("*") if "xdg" not in p.parts
                    and "moved" not in p.parts)
     assert after == before  # nothing written beside the inputs

@@ -22,9 +22,11 @@ from typing import Any, TypeVar
 import pytest
 from audit_repos import FIXTURE_RPMS, deb_repo, make_deb, rpm_repo
 
+from xenlint.artifact import Artifact
 from xenlint.audit import debrepo, rpmrepo
 from xenlint.audit import run as audit_run
 from xenlint.audit.cache import Cache
+from xenlint.audit.codec import SUITE
 from xenlint.audit.executor import LocalExecutor, paused_gc
 from xenlint.audit.model import Group
 from xenlint.audit.run import AuditResult, AuditSettings, audit
@@ -231,19 +233,21 @@ def test_has_memo_tells_whether_memo_would_compute(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache", "salt")
     files = [index]
 
-    def must_not_compute() -> str:
+    parsed: tuple[list[Artifact], list[str]] = ([], ["parsed"])
+
+    def must_not_compute() -> tuple[list[Artifact], list[str]]:
         raise AssertionError("memo computed although has_memo said it holds the value")
 
     assert not cache.has_memo("tag", files)
-    assert cache.memo("tag", files, lambda: "parsed") == "parsed"
+    assert cache.memo("tag", files, lambda: parsed, SUITE) == parsed
     assert cache.has_memo("tag", files)
-    assert cache.memo("tag", files, must_not_compute) == "parsed"
+    assert cache.memo("tag", files, must_not_compute, SUITE) == parsed
     assert not cache.has_memo("other tag", files)
 
     st = index.stat()
     os.utime(index, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # mtime alone
     assert not cache.has_memo("tag", files)
-    cache.memo("tag", files, lambda: "again")
+    cache.memo("tag", files, lambda: ([], ["again"]), SUITE)
     assert cache.has_memo("tag", files)
 
     st = index.stat()

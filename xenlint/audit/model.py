@@ -22,6 +22,19 @@ def recurs(message: str) -> bool:
     return not any(part in message for part in TRANSIENT)
 
 
+@dataclass(slots=True)
+class AuditStats:
+    """What an audit did (the summary table); a run memo stores it beside the report."""
+
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    opened: int = 0  # files read by a reader in this run
+    cached: int = 0  # views served from the cache
+    from_index: int = 0  # packages judged from the repository index only
+    # one line each: indexes read all the same (text not in UTF-8, decoded as apt does)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """One file to turn into an artifact view: the unit of work an executor runs."""

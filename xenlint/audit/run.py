@@ -3,6 +3,7 @@ cache), then lint each package set with the same engine `check` uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import stat
@@ -10,13 +11,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenlint.artifact import Artifact, Kind
 from xenlint.audit import verdicts
-from xenlint.audit.cache import Cache, StatIndex, salt_for
+from xenlint.audit.cache import PRIVATE, Cache, StatIndex, modes_for, salt_for, usable_root
 from xenlint.audit.context import stamp as context_stamp
 from xenlint.audit.executor import (
     ALONE,
@@ -27,7 +28,7 @@ from xenlint.audit.executor import (
     executor_for,
     paused_gc,
 )
-from xenlint.audit.model import Group, WorkItem
+from xenlint.audit.model import AuditStats, Group, WorkItem
 from xenlint.audit.relevance import contents_paths, rules_need_contents
 from xenlint.audit.targets import IndexJob, Parsed, discover, index_jobs
 from xenlint.audit.verdicts import Rules
@@ -49,19 +50,10 @@ HARD_DEADLINE_FACTOR, HARD_DEADLINE_GRACE = 2.0, 10.0
 class AuditSettings:
     jobs: int | None = None
     cache_root: Path | None = None  # None: no cache
+    # use a cache root that other users own or may write (cache.refusal)
+    shared_cache: bool = False
     timeout: float = 300.0
     executor: str = "local"
-
-
-@dataclass(slots=True)
-class AuditStats:
-    groups: list[tuple[str, int]] = field(default_factory=list)
-    opened: int = 0  # files read by a reader in this run
-    cached: int = 0  # views served from the cache
-    from_index: int = 0  # packages judged from the repository index only
-    # one line each: indexes read all the same (text not in UTF-8, decoded as apt does)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 @dataclass(slots=True)
@@ -97,7 +89,8 @@ def cache_for(options: LintOptions, settings: AuditSettings, config: Config) -> 
     if settings.cache_root is None:
         return None
     dirs = (*options.extra_rule_dirs, *config.rule_dirs)
-    return Cache(settings.cache_root, salt_for(options.limits, tuple(dirs)))
+    return Cache(settings.cache_root, salt_for(options.limits, tuple(dirs)),
+                 modes_for(settings.cache_root, settings.shared_cache))
 
 
 def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
@@ -133,7 +126,7 @@ def analyse_all(items: list[WorkItem], shas: dict[WorkItem, str | None],
         return views
     config = WorkerConfig(options.limits, settings.timeout,
                           str(cache.root) if cache else None, cache.salt if cache else "",
-                          facts)
+                          facts, cache.modes if cache else PRIVATE)
     ex = executor or executor_for(settings.executor, settings.jobs)
     deadline = settings.timeout * HARD_DEADLINE_FACTOR + HARD_DEADLINE_GRACE \
         if settings.timeout else 0
@@ -267,6 +260,9 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     from xenlint.engine.lint import config_for
 
     config = config_for(options)  # usage errors before any reading
+    # a root that others may write is refused here too, for callers of this API
+    settings = dataclasses.replace(
+        settings, cache_root=usable_root(settings.cache_root, settings.shared_cache))
     cache = cache_for(options, settings, config)
     rules = Rules.load(options, config)  # usage errors before any package is read
     keep = contents_paths(rules.facts)
@@ -274,7 +270,7 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     groups = discover(target, options.limits, rules_need_contents(rules.selected), cache,
                       parsed, keep, settings.timeout)
     stats.warnings = [w for g in groups for w in g.warnings]
-    index = StatIndex(settings.cache_root)
+    index = StatIndex(settings.cache_root, cache.modes if cache else PRIVATE)
     shas = {i: index.lookup(i.path) for g in groups for i in g.items}
     repo_stamp = context_stamp(options.with_repo) if cache else ""
     parts: list[Report | None] = []

@@ -13,18 +13,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
-from xenlint.audit.cache import atomic_write, salt_for
+from xenlint.audit import codec
+from xenlint.audit.cache import PRIVATE, SUFFIX, Modes, atomic_write, read_entry, salt_for
 from xenlint.audit.model import recurs
 from xenlint.engine.config import ConfigError, load_config
 from xenlint.engine.overrides import FILE_NAME
 from xenlint.finding import Report
 from xenlint.limits import Limits
 
-FORMAT = 3  # 3: findings list all their profiles; reports know input kinds
+FORMAT = 4  # 4: msgpack (codec.py); 3: findings list all their profiles
 
 
 def _stat(h: Any, path: Path) -> None:
@@ -87,20 +87,21 @@ def _stat_repo(h: Any, repo: Path) -> None:
 
 
 class RunMemo:
-    def __init__(self, cache_root: Path, key: str) -> None:
-        self.path = cache_root / "runs" / key[:2] / f"{key}.pickle"
+    def __init__(self, cache_root: Path, key: str, modes: Modes = PRIVATE) -> None:
+        self.path = cache_root / "runs" / key[:2] / f"{key}{SUFFIX}"
+        self.modes = modes
 
-    def get(self) -> tuple[Report, Any, int] | None:
-        """(report, stats, exit status) of the same run before, if it was stored."""
+    def get(self) -> tuple[Report, dict[str, Any], int] | None:
+        """(report, stats, exit status) of the same run before, if it was stored; None
+        too when what is stored does not decode to that (codec.py)."""
+        data = read_entry(self.path)
         try:
-            with self.path.open("rb") as f:
-                value = pickle.load(f)  # our own cache directory, written by put()
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return codec.decode_run(data) if data is not None else None
+        except codec.Malformed:
             return None
-        return value if isinstance(value, tuple) and len(value) == 3 else None
 
-    def put(self, report: Report, stats: Any, status: int) -> None:
+    def put(self, report: Report, stats: dict[str, Any], status: int) -> None:
         if not all(recurs(e.message) for e in report.errors):
             return
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            atomic_write(self.path, pickle.dumps((report, stats, status)))
+            atomic_write(self.path, codec.encode_run(report, stats, status), self.modes)

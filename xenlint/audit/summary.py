@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from xenlint.audit.run import AuditStats
+from xenlint.audit.model import AuditStats
 from xenlint.finding import Report, Severity
 from xenlint.reporters.strings import printable
 

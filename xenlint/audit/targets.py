@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xenlint.artifact import Artifact, Kind
-from xenlint.audit import debrepo, index, rpmrepo
+from xenlint.audit import codec, debrepo, index, rpmrepo
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem, not_regular
 from xenlint.audit.relevance import relevant
@@ -97,6 +97,8 @@ class IndexJob:
     tag: str
     files: tuple[Path, ...]
     compute: Callable[[], Any]
+    # how the cache stores the result
+    stored: codec.Codec[Any]
     pieces: tuple[Callable[[], Any], ...] = ()
     join: Callable[[list[Any]], Any] | None = None
 
@@ -131,7 +133,9 @@ Parsed = Mapping[str, Callable[[], Any]]
 def _memo(cache: Cache | None, job: IndexJob, parsed: Parsed | None,
           timeout: float = 0) -> Any:
     compute = (parsed or {}).get(job.tag) or job.timed(timeout, job.compute)
-    return cache.memo(job.tag, list(job.files), compute) if cache is not None else compute()
+    if cache is None:
+        return compute()
+    return cache.memo(job.tag, list(job.files), compute, job.stored)
 
 
 def _deb_jobs(root: Path, limits: Limits, pieces: int = 1,
@@ -140,7 +144,8 @@ def _deb_jobs(root: Path, limits: Limits, pieces: int = 1,
     for suite in debrepo.suites(root):
         files = tuple(p for p in suite.rglob("*") if p.is_file())
         job = IndexJob(f"deb\0{keep!r}\0{root}\0{suite}", files,
-                       functools.partial(debrepo.read_suite, root, suite, limits, keep))
+                       functools.partial(debrepo.read_suite, root, suite, limits, keep),
+                       codec.SUITE)
         if pieces > 1 and sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
             # each index and each Contents file is read by one piece only: a piece holds
             # its own share of the suite, never a copy of the whole
@@ -157,7 +162,7 @@ def _rpm_job(root: Path, limits: Limits) -> IndexJob:
     """Raises OSError when repodata cannot be listed."""
     return IndexJob(f"rpm\0{root}",
                     tuple(p for p in (root / "repodata").iterdir() if p.is_file()),
-                    functools.partial(rpmrepo.read_repo, root, limits))
+                    functools.partial(rpmrepo.read_repo, root, limits), codec.RPM_REPO)
 
 
 def index_jobs(target: str, limits: Limits, pieces: int = 1,

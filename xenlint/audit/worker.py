@@ -18,7 +18,8 @@ from pathlib import Path
 
 from xenlint import capture
 from xenlint.artifact import Artifact, EntryType, Kind
-from xenlint.audit.cache import Cache
+from xenlint.audit.cache import PRIVATE, Cache, Modes
+from xenlint.audit.codec import REOPEN
 from xenlint.audit.model import WorkItem, not_regular
 from xenlint.audit.timer import ArtifactTimeout, time_limit
 from xenlint.engine.evaluate import build_subjects
@@ -51,6 +52,7 @@ class WorkerConfig:
     cache_salt: str
     # facts the selected rules use (None: every registered fact), computed while warming
     facts: frozenset[str] | None = None
+    cache_modes: Modes = PRIVATE
 
 
 @dataclass(slots=True)
@@ -162,7 +164,8 @@ def analyse(item: WorkItem, config: WorkerConfig) -> Outcome:
     its fstat before and after tells whether the file changed meanwhile (then it is read
     again, and reported after READ_TRIES), and the hash decides the cache key. A hash an
     index claims is only compared: a mismatch makes the file unreadable, never a key."""
-    cache = Cache(Path(config.cache_root), config.cache_salt) if config.cache_root else None
+    cache = Cache(Path(config.cache_root), config.cache_salt, config.cache_modes) \
+        if config.cache_root else None
     sha: str | None = None
     stamp: Stamp | None = None
     try:
@@ -225,9 +228,11 @@ def _view(item: WorkItem, config: WorkerConfig, cache: Cache | None, fd: int, sh
 
 
 def relocate(art: Artifact, old: str, item: WorkItem, limits: Limits) -> None:
-    """The same bytes may sit at another path: rename the view and its nested children."""
+    """The same bytes may sit at another path: rename the view and its nested children,
+    and give each that had a loader one that reads the file where it now is (a cached
+    view holds `REOPEN` in its place)."""
     for a in art.walk():
         if a.path == old or a.path.startswith(old + "!"):
             a.path = item.display + a.path[len(old):]
-        if isinstance(a.loader, ReopenLoader):
+        if a.loader is REOPEN or isinstance(a.loader, ReopenLoader):
             a.set_loader(ReopenLoader(item.path, item.display, a.path, limits))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from xenlint.audit.cache import default_root
+from xenlint.audit.cache import default_root, modes_for, usable_root
 from xenlint.cli import limits_from, main
 from xenlint.commands._output import refuse_input_as_output, with_baseline, write_report
 from xenlint.commands.options import check_options, options_from, output_options
@@ -73,6 +73,10 @@ def _progress(console: Any) -> Iterator[Any]:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache directory (default: $XDG_CACHE_HOME/xenlint or ~/.cache/xenlint).")
 @click.option("--no-cache", is_flag=True, default=False, help="Neither read nor write the cache.")
+@click.option("--shared-cache", is_flag=True, default=False,
+              help="Use a cache directory that another user owns or that others may write "
+                   "(refused otherwise, with a warning). Its contents are plain data, never "
+                   "code, but whoever may write it decides what cached results say.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Seconds one artifact may take to read (0: no limit).")
 @click.option("--summary/--no-summary", default=None,
@@ -80,18 +84,21 @@ def _progress(console: Any) -> Iterator[Any]:
 @check_options
 def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color: str, info: bool,
               baseline: Path | None, jobs: int | None, executor: str, cache_dir: Path | None,
-              no_cache: bool, timeout: float, summary: bool | None, **kwargs: Any) -> None:
+              no_cache: bool, shared_cache: bool, timeout: float, summary: bool | None,
+              **kwargs: Any) -> None:
     """Audit TARGET: a directory of packages and images, a Debian repository (dists/ +
     pool/), an RPM repository (repodata/), an upload's .changes, or an image. Findings are
     those `check` gives."""
     refuse_input_as_output(output, [target])
-    cache_root = None if no_cache else (cache_dir or default_root())
-    memo = _memo(cache_root, target, kwargs)
+    # a cache root that another user could write is refused before anything is read from it
+    cache_root = None if no_cache else usable_root(cache_dir or default_root(), shared_cache)
+    memo = _memo(cache_root, shared_cache, target, kwargs)
     hit = memo.get() if memo is not None else None
     if hit is not None:
         report, stats, status = hit
     else:
-        report, stats, status = _run(target, kwargs, jobs, executor, cache_root, timeout)
+        report, stats, status = _run(target, kwargs, jobs, executor, cache_root, shared_cache,
+                                     timeout)
         if memo is not None:
             memo.put(report, stats, status)
     if baseline is not None:
@@ -106,32 +113,33 @@ def audit_cmd(target: str, fmt: str, output: Path | None, remedies: bool, color:
     if sys.stderr.isatty() if summary is None else summary:
         from rich.console import Console
 
-        from xenlint.audit.run import AuditStats
+        from xenlint.audit.model import AuditStats
         from xenlint.audit.summary import print_summary
 
         print_summary(report, AuditStats(**stats), Console(stderr=True))
     sys.exit(status)
 
 
-def _memo(cache_root: Path | None, target: str, kwargs: dict[str, Any]) -> Any:
+def _memo(cache_root: Path | None, shared: bool, target: str, kwargs: dict[str, Any]) -> Any:
     """The replay of this exact run, when the cache is on (see xenlint/audit/runmemo.py)."""
     if cache_root is None:
         return None
     from xenlint.audit.runmemo import RunMemo, memo_key
 
     key = memo_key(target, kwargs, limits_from(dict(kwargs)))
-    return RunMemo(cache_root, key) if key is not None else None
+    return RunMemo(cache_root, key, modes_for(cache_root, shared)) if key is not None else None
 
 
 def _run(target: str, kwargs: dict[str, Any], jobs: int | None, executor: str,
-         cache_root: Path | None, timeout: float) -> tuple[Report, Any, int]:
+         cache_root: Path | None, shared_cache: bool,
+         timeout: float) -> tuple[Report, Any, int]:
     """The audit itself: the engine is imported only here, when no replay applies."""
     from xenlint.audit.run import AuditSettings, audit
     from xenlint.engine.lint import LintError, effective_fail_on, exit_status
 
     options = options_from(dict(kwargs))
-    settings = AuditSettings(jobs=jobs, cache_root=cache_root, timeout=timeout,
-                             executor=executor)
+    settings = AuditSettings(jobs=jobs, cache_root=cache_root, shared_cache=shared_cache,
+                             timeout=timeout, executor=executor)
     console = _stderr_console()
     try:
         with _progress(console) as progress:
