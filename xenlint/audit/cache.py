@@ -40,6 +40,9 @@ from xenlint.limits import Limits
 FORMAT = "4"
 SUFFIX = ".msgpack"
 T = TypeVar("T")
+# what writing an entry may raise: a cache that cannot be written only costs time, and a
+# value the format cannot hold (an integer past 64 bits) is not cached
+UNWRITTEN = (OSError, ValueError, TypeError, OverflowError)
 _SHA256 = re.compile("[0-9a-f]{64}")
 
 
@@ -215,8 +218,7 @@ class Cache:
             return None  # damaged, or not written by this xenlint: read the file again
 
     def put(self, sha256: str, display: str, art: Artifact | None) -> None:
-        # a cache that cannot be written only costs time
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(*UNWRITTEN):
             atomic_write(self._file(sha256), codec.encode_view(display, art), self.modes)
 
     def _blob(self, kind: str, key: str) -> Path:
@@ -230,7 +232,7 @@ class Cache:
             return None
 
     def put_report(self, key: str, report: Report) -> None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(*UNWRITTEN):
             atomic_write(self._blob("reports", key), codec.encode_report(report), self.modes)
 
     def _memo_key(self, tag: str, files: list[Path]) -> str:
@@ -259,7 +261,7 @@ class Cache:
             with contextlib.suppress(codec.Malformed):
                 return kind.decode(data)
         value = compute()
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(*UNWRITTEN):
             # streamed: an archive's index parse packs to hundreds of megabytes, which
             # need not sit in memory beside the parse itself
             atomic_write(path, functools.partial(kind.encode, value), self.modes)

@@ -19,6 +19,7 @@ import array
 import dataclasses
 import enum
 import functools
+import hashlib
 import sys
 import types
 import typing
@@ -55,15 +56,42 @@ class Malformed(ValueError):
     """Cached bytes that are not what the cache writes: treated as a miss."""
 
 
+# Each entry is its msgpack value followed by the sha256 of those bytes. A value damaged
+# on disk (a flipped bit, a file cut short) could otherwise still decode to a value of the
+# right shape with other contents; the digest is no defence against whoever may write
+# the cache (they can recompute it), which is why its root must be the user's own.
+DIGEST = 32
+
+
+class _Sealed:
+    """A writable file that hashes what goes through it, then appends the digest."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        self.out.write(data)
+
+    def close(self) -> None:
+        self.out.write(self.hash.digest())
+
+
 def pack(value: Any) -> bytes:
-    return cast(bytes, msgpack.packb(value, use_bin_type=True))
+    data = cast(bytes, msgpack.packb(value, use_bin_type=True))
+    return data + hashlib.sha256(data).digest()
 
 
 def unpack(data: bytes) -> Any:
-    """Plain data from msgpack bytes: string map keys only, and no extension type (the
-    hook refuses each, the timestamp included)."""
+    """Plain data from a sealed entry: its digest must match, and its msgpack holds string
+    map keys only, and no extension type (the hook refuses each, the timestamp
+    included)."""
+    body = memoryview(data)[:-DIGEST]  # no copy of a large entry
+    if len(data) < DIGEST or hashlib.sha256(body).digest() != data[-DIGEST:]:
+        raise Malformed("damaged: the digest does not match")
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_no_ext,
+        return msgpack.unpackb(body, raw=False, strict_map_key=True, ext_hook=_no_ext,
                                timestamp=0)
     except Malformed:
         raise
@@ -546,7 +574,7 @@ class Codec(Generic[T]):
     decode: Callable[[bytes], T]
 
 
-def _write_artifacts(arts: list[Artifact], out: IO[bytes], packer: msgpack.Packer) -> None:
+def _write_artifacts(arts: list[Artifact], out: _Sealed, packer: msgpack.Packer) -> None:
     out.write(packer.pack_array_header(len(arts)))
     for art in arts:
         out.write(packer.pack(encode_artifact(art)))
@@ -555,9 +583,11 @@ def _write_artifacts(arts: list[Artifact], out: IO[bytes], packer: msgpack.Packe
 def _encode_suite(value: tuple[list[Artifact], list[str]], out: IO[bytes]) -> None:
     arts, errors = value
     packer = msgpack.Packer(use_bin_type=True)
-    out.write(packer.pack_array_header(2))
-    _write_artifacts(arts, out, packer)
-    out.write(packer.pack(errors))
+    sealed = _Sealed(out)
+    sealed.write(packer.pack_array_header(2))
+    _write_artifacts(arts, sealed, packer)
+    sealed.write(packer.pack(errors))
+    sealed.close()
 
 
 @_decoder
@@ -569,7 +599,9 @@ def _decode_suite(data: bytes) -> tuple[list[Artifact], list[str]]:
 
 
 def _encode_repo(arts: list[Artifact], out: IO[bytes]) -> None:
-    _write_artifacts(arts, out, msgpack.Packer(use_bin_type=True))
+    sealed = _Sealed(out)
+    _write_artifacts(arts, sealed, msgpack.Packer(use_bin_type=True))
+    sealed.close()
 
 
 @_decoder

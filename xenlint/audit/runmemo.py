@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from xenlint.audit import codec
-from xenlint.audit.cache import PRIVATE, SUFFIX, Modes, atomic_write, read_entry, salt_for
+from xenlint.audit.cache import (
+    PRIVATE,
+    SUFFIX,
+    UNWRITTEN,
+    Modes,
+    atomic_write,
+    read_entry,
+    salt_for,
+)
 from xenlint.audit.model import recurs
 from xenlint.engine.config import ConfigError, load_config
 from xenlint.engine.overrides import FILE_NAME
@@ -103,5 +111,5 @@ class RunMemo:
     def put(self, report: Report, stats: dict[str, Any], status: int) -> None:
         if not all(recurs(e.message) for e in report.errors):
             return
-        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        with contextlib.suppress(*UNWRITTEN):
             atomic_write(self.path, codec.encode_run(report, stats, status), self.modes)
