@@ -242,3 +242,26 @@ def test_no_pickle_is_read_by_the_cache() -> None:
     for name in ("cache.py", "runmemo.py", "codec.py"):
         text = (REPO / "xenlint" / "audit" / name).read_text()
         assert "pickle.load" not in text and "import pickle" not in text, name
+
+
+def test_a_repositorys_report_comes_from_the_cache_after_its_index_does(
+        tmp_path: Path) -> None:
+    """A package set's report is keyed by its header-only packages: those of the second
+    run come from the index cache, and must key the report as the fresh parse did."""
+    from audit_repos import make_deb
+
+    from xenlint.audit.run import AuditSettings
+    from xenlint.audit.run import audit as run_audit
+    from xenlint.engine.lint import LintOptions
+
+    other = make_deb(tmp_path, "hello", files={"/usr/bin/hello": "#!/bin/sh\n"})
+    root = deb_repo(tmp_path / "repo", {"main": [*SAMPLES, other]})
+    settings = AuditSettings(jobs=1, cache_root=tmp_path / "cache")
+    options = LintOptions(search_config=False)
+    one = run_audit(str(root), options, settings)
+    assert one.stats.from_index >= 1  # hello is judged from the index: group metadata
+    for view in (tmp_path / "cache" / "views").rglob(ENTRY):
+        view.unlink()  # were the report missed, its views would be read again
+    two = run_audit(str(root), options, settings)
+    assert two.stats.opened == 0 and two.report == one.report
+    assert list((tmp_path / "cache" / "indexes").rglob(ENTRY))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenlint.artifact import Artifact
+from xenlint.audit import codec
 from xenlint.audit.cache import Cache
 from xenlint.audit.model import Group, WorkItem
 from xenlint.engine import overrides
@@ -87,6 +87,8 @@ def key(group: Group, shas: dict[WorkItem, str | None], options: LintOptions,
             return None
         # the hash an index claims too: a mismatch is part of the verdict
         h.update(f"{item.display}\0{sha}\0{item.sha256}\0{item.required}\0".encode())
-    # header-only packages are products of the index files: their pickles are stable
-    h.update(pickle.dumps(group.metadata, protocol=pickle.HIGHEST_PROTOCOL))
+    # header-only packages are products of the index files, hashed by value as the cache
+    # stores them (a pickle would differ between a parse and its cached copy, whose
+    # strings pickle does not find shared)
+    h.update(codec.pack([codec.encode_artifact(a) for a in group.metadata]))
     return h.hexdigest()
