@@ -10,7 +10,8 @@ Records (the dataclasses of artifact.py and finding.py) are lists of their field
 declaration order, checked against the fields' annotations. An artifact's entries, which
 number in the thousands, are columns (paths, types, modes, sizes, link targets) rather
 than one list per entry: they pack and unpack in C. A view's loader is not data: a view
-that had one comes back with `REOPEN`, which the caller replaces (worker.relocate).
+that had one comes back with `REOPEN`, which the caller replaces (worker.relocate). Each
+entry ends with the sha256 of its msgpack bytes (see DIGEST).
 """
 
 from __future__ import annotations
