@@ -142,6 +142,10 @@ def test_docs_and_man_pages() -> None:
     assert pk.has_man_page(pages, "xenstore-read")
     assert not pk.has_man_page(pages, "xenstore")
     assert not pk.has_man_page(pages, "xl")
+    assert pk.has_man_page(pages, "xl.cfg")
+    # the section is the part after the last dot: a digit, then letters or digits
+    assert pk.man_page_commands({"python3.11.1", "perl.3pm", "odd.1.x", "README"}) == {
+        "python3.11", "perl"}
 
 
 def test_xen_meta_package_detection() -> None:

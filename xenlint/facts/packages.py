@@ -67,8 +67,22 @@ def man_pages(arts: list[Artifact]) -> set[str]:
     return out
 
 
+_SECTION = re.compile(r"\d\w*")
+
+
+def man_page_commands(pages: set[str]) -> set[str]:
+    """The names the pages document: `xl.cfg.5` -> `xl.cfg`, `python3.11.1` -> `python3.11`
+    (the section is the last dot's part, a digit and letters)."""
+    out = set()
+    for page in pages:
+        stem, dot, section = page.rpartition(".")
+        if dot and _SECTION.fullmatch(section):
+            out.add(stem)
+    return out
+
+
 def has_man_page(pages: set[str], command: str) -> bool:
-    return any(re.fullmatch(re.escape(command) + r"\.\d\w*", p) for p in pages)
+    return command in man_page_commands(pages)
 
 
 def is_xen_doc(path: str) -> bool:
@@ -243,9 +257,11 @@ def package_commands_without_man_pages(subject: Subject) -> str | None:
     if art is None:
         return None
     within = _set(subject)
-    pages = within.remember("man_pages", lambda: man_pages(subject.run.packages))
+    # once per run, as a set: an archive has some 100,000 pages to look a command up in
+    documented = within.remember(
+        "man_page_commands", lambda: man_page_commands(man_pages(subject.run.packages)))
     names = sorted({c.rsplit("/", 1)[-1] for c in xen_commands(art, within)})
-    missing = ", ".join(n for n in names if not has_man_page(pages, n))
+    missing = ", ".join(n for n in names if n not in documented)
     if missing:
         within.require(art, "man-pages", f"man pages of its commands ({missing})")
     return missing
@@ -434,6 +450,8 @@ def package_symlinks_not_shipped(subject: Subject) -> str | None:
     if not links:
         return ""
     closure = within.closure(art, ps.HARD)
+    # by identity: an Artifact's == compares every field, and the set holds 65,000 packages
+    members = {id(m) for m in closure}
     shipped: set[str] = set()
     dirs: set[str] = set()
     for member in closure:
@@ -458,7 +476,7 @@ def package_symlinks_not_shipped(subject: Subject) -> str | None:
                 any(t in shipped or t in dirs for t in _spellings(target)):
             continue
         shippers = [a for a in within.packages if a.package is not None
-                    and a.package.flavor == flavor and a not in closure
+                    and a.package.flavor == flavor and id(a) not in members
                     and any(t in a.entries for t in _spellings(target))]
         # a -common package comes in as a Depends of the packages it serves: its links
         # into one of them resolve on every system that has it
