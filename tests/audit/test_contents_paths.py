@@ -195,3 +195,17 @@ def test_a_link_into_a_package_read_in_full_is_judged(tmp_path: Path) -> None:
              links={"/usr/lib/xen-demo/libfoo.so.1": lib})
     found, unknown = _link_verdicts(tmp_path)
     assert found == {} and unknown == {}
+
+
+@pytest.mark.parametrize("keep", [Paths(containing=("xen",)), None])
+def test_a_suite_parsed_in_pieces_marks_trimmed_lists_as_a_whole_parse_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: Paths | None) -> None:
+    root = deb_repo(tmp_path / "repo", {"main": FIXTURE_DEBS}, contents=True)
+    monkeypatch.setattr(targets, "SPLIT_BYTES", 0)
+    [job] = index_jobs(str(root), Limits(), pieces=2, keep=keep)
+    assert job.pieces
+    in_pieces, _errors = job.result([piece() for piece in job.pieces])
+    whole, _errors = debrepo.read_suite(root, root / "dists" / "main", Limits(), keep)
+    marks = {a.path: (a.meta.index, a.meta.trimmed) for a in whole}
+    assert {a.path: (a.meta.index, a.meta.trimmed) for a in in_pieces} == marks
+    assert {t for _i, t in marks.values()} == {keep is not None}

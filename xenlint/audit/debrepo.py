@@ -248,12 +248,13 @@ def paragraph_artifact(root: Path, para: Deb822) -> Artifact:
                     sha256=para.get("SHA256"), meta=ReaderNotes(metadata_only=True))
 
 
-def add_files(art: Artifact, files: Iterable[str]) -> None:
+def add_files(art: Artifact, files: Iterable[str], trimmed: bool = False) -> None:
     """The file list `Contents` gives a header-only artifact (none: the index names it
-    without one)."""
+    without one); `trimmed` when Contents was read for some paths only (`file_lists`)."""
     for f in files:
         art.entries[f] = Entry(f, EntryType.FILE)
-    art.meta = replace(art.meta, index="Contents" if art.entries else "Packages")
+    art.meta = replace(art.meta, index="Contents" if art.entries else "Packages",
+                       trimmed=trimmed and bool(art.entries))
 
 
 # One index paragraph's outcome: (ordinal in the files read, Filename, artifact or error
@@ -422,9 +423,10 @@ def read_indexes(root: Path, files: Iterable[Path], limits: Limits, part: int = 
     return records, errors
 
 
-def join_parts(parts: list[Piece]) -> tuple[list[Artifact], list[str]]:
+def join_parts(parts: list[Piece], trimmed: bool = False) -> tuple[list[Artifact], list[str]]:
     """The suite's header-only artifacts (the first entry of a Filename wins) with their
-    file lists (`files_for`), and errors, in index order, from the pieces of its parse."""
+    file lists (`files_for`), and errors, in index order, from the pieces of its parse;
+    `trimmed` when the Contents pieces kept some paths only."""
     arts: dict[str, Artifact] = {}
     errors: list[str] = []
     records: list[SuiteRecord] = []
@@ -446,7 +448,7 @@ def join_parts(parts: list[Piece]) -> tuple[list[Artifact], list[str]]:
             errors.append(outcome)
             continue
         arts[filename] = outcome
-        add_files(outcome, files_for(outcome, by_arch))
+        add_files(outcome, files_for(outcome, by_arch), trimmed)
     return list(arts.values()), errors
 
 
@@ -455,4 +457,5 @@ def read_suite(root: Path, suite: Path, limits: Limits,
     """Header-only artifacts of a suite (deduplicated by Filename), and index errors; of
     Contents, the paths `keep` covers (all when None, see `file_lists`)."""
     return join_parts([read_part(root, suite, limits),
-                       *(contents_piece(p, limits, keep) for p in contents_files(suite))])
+                       *(contents_piece(p, limits, keep) for p in contents_files(suite))],
+                      trimmed=keep is not None)

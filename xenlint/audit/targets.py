@@ -149,7 +149,8 @@ def _deb_jobs(root: Path, limits: Limits, pieces: int = 1,
         if pieces > 1 and sum(p.stat().st_size for p in files) >= SPLIT_BYTES:
             # each index and each Contents file is read by one piece only: a piece holds
             # its own share of the suite, never a copy of the whole
-            job = dataclasses.replace(job, join=debrepo.join_parts, pieces=(
+            job = dataclasses.replace(job, join=functools.partial(
+                debrepo.join_parts, trimmed=keep is not None), pieces=(
                 *(functools.partial(debrepo.read_part, root, suite, limits, k, n, index)
                   for k, n, index in debrepo.split(suite, pieces)),
                 *(functools.partial(debrepo.contents_piece, p, limits, keep)
@@ -196,10 +197,6 @@ def deb_groups(root: Path, limits: Limits, open_contents: bool,
             groups.append(_index_error(name, suite, f"has an unreadable index ({exc})",
                                        label=str(suite)))
             continue
-        if keep is not None:
-            for art in arts:
-                if art.meta.index == "Contents" and not art.meta.trimmed:
-                    art.meta = dataclasses.replace(art.meta, trimmed=True)
         for k, (set_name, arch, mine) in enumerate(by_arch(name, str(suite), arts)):
             group = _split(root, set_name, str(suite), mine, open_contents)
             group.arch = arch
