@@ -173,3 +173,36 @@ def test_a_deb_with_a_damaged_block_gets_one_line(tmp_path: Path,
     [art] = read_path(str(_deb(tmp_path, bytes(xz), "damaged")))
     assert art.error is not None and "\n" not in art.error
     assert art.error.startswith("data.tar.xz: is corrupt or truncated (xz block 4")
+
+
+def test_decoding_runs_ahead_within_the_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xzblocks, "usable_threads", lambda: 2)
+    data = _payload()
+    xz = _xz_blocks_cli(data)  # ten blocks: nine of 65,536 bytes and one of 10,176
+    # a budget of every block: all of them are under way at once, so a slow block never
+    # leaves the other core idle
+    reader = parallel_xz(io.BytesIO(xz), len(xz), max_block=len(data))
+    assert reader is not None
+    with reader:
+        assert reader.ahead == (10, len(data))
+        assert _read_all(reader) == data
+        assert reader.ahead == (0, 0)
+    # a budget of three blocks: three ahead, and never more while reading
+    reader = parallel_xz(io.BytesIO(xz), len(xz), max_block=3 * 65_536)
+    assert reader is not None
+    seen: list[tuple[int, int]] = []
+    with reader:
+        buf = bytearray(10_000)
+        out = bytearray()
+        while n := reader.readinto(buf):
+            out += buf[:n]
+            seen.append(reader.ahead)
+        assert bytes(out) == data
+    assert max(blocks for blocks, _ in seen) == 3
+    assert max(held for _, held in seen) <= 3 * 65_536
+    # a budget below one block still keeps one block per thread under way
+    reader = parallel_xz(io.BytesIO(xz), len(xz), max_block=65_536)
+    assert reader is not None
+    with reader:
+        assert reader.ahead == (2, 2 * 65_536)
+        assert _read_all(reader) == data

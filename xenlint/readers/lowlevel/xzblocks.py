@@ -6,7 +6,11 @@ index (at the end of the file). libarchive decodes such a file on one core. Here
 index is read first (with python-xz's parsers of the xz container), each block is wrapped
 as a one-block xz stream of its own, and a thread pool decodes them with the stdlib's lzma,
 which releases the GIL while it decodes. The caller reads the uncompressed bytes in order,
-as it would read libarchive's output; at most `threads + 1` blocks are held at once.
+as it would read libarchive's output. Blocks are decoded ahead of the reader while what
+is held ahead stays within a byte budget (the most one member may hold), and at least
+`threads` blocks are always under way: the blocks of one file take unequal times (a block
+of an already-compressed kernel image takes three times as long as the next), and a
+window of a fixed few blocks leaves a core idle behind the slow one.
 
 Anything this does not handle as expected (one block, a damaged index, a block larger than
 the caller lets us hold) makes `parallel_xz` answer None, and the caller keeps the
@@ -124,15 +128,20 @@ def _decode(block: Block, body: bytes, label: str) -> bytes:
 
 class ParallelXzReader(io.RawIOBase):
     """The uncompressed bytes of `blocks` of the xz file `f`, decoded `threads` at a time
-    and read in order. The compressed bytes are read here, in the caller's thread, so `f`
-    needs no locking."""
+    and read in order. Decoded blocks not yet read add up to at most `ahead_bytes`, or
+    to `threads` blocks when those are larger. The compressed bytes are read here, in the
+    caller's thread, so `f` needs no locking."""
 
-    def __init__(self, f: Seekable, blocks: list[Block], threads: int) -> None:
+    def __init__(self, f: Seekable, blocks: list[Block], threads: int,
+                 ahead_bytes: int) -> None:
         self._f = f
-        self._todo = iter(enumerate(blocks))
+        self._todo = list(enumerate(blocks))
+        self._todo.reverse()  # popped from the end, in file order
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xz")
-        self._ahead: deque[Future[bytes]] = deque()
-        self._window = threads + 1
+        self._ahead: deque[tuple[int, Future[bytes]]] = deque()  # (uncompressed size, decode)
+        self._threads = threads
+        self._ahead_bytes = ahead_bytes
+        self._held = 0  # uncompressed bytes of the blocks in _ahead
         self._current = memoryview(b"")
         self._pos = 0
         # libarchive calls readinto through a C callback, which no exception crosses: a
@@ -141,14 +150,22 @@ class ParallelXzReader(io.RawIOBase):
         self._fill()
 
     def _fill(self) -> None:
-        while len(self._ahead) < self._window:
-            nxt = next(self._todo, None)
-            if nxt is None:
+        while self._todo:
+            i, block = self._todo[-1]
+            if (len(self._ahead) >= self._threads
+                    and self._held + block.size > self._ahead_bytes):
                 return
-            i, block = nxt
+            self._todo.pop()
             self._f.seek(block.offset)
             body = self._f.read(round_up(block.unpadded))
-            self._ahead.append(self._pool.submit(_decode, block, body, f"xz block {i + 1}"))
+            self._ahead.append(
+                (block.size, self._pool.submit(_decode, block, body, f"xz block {i + 1}")))
+            self._held += block.size
+
+    @property
+    def ahead(self) -> tuple[int, int]:
+        """(blocks, uncompressed bytes) decoding or decoded and not yet read."""
+        return len(self._ahead), self._held
 
     def readable(self) -> bool:
         return True
@@ -157,8 +174,10 @@ class ParallelXzReader(io.RawIOBase):
         while self._pos >= len(self._current):
             if not self._ahead or self.failure is not None:
                 return 0
+            size, decoding = self._ahead.popleft()
+            self._held -= size
             try:
-                self._current = memoryview(self._ahead.popleft().result())
+                self._current = memoryview(decoding.result())
             except ArtifactError as exc:
                 self.failure = exc
                 return 0
@@ -170,8 +189,8 @@ class ParallelXzReader(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        for fut in self._ahead:
-            fut.cancel()
+        for _size, decoding in self._ahead:
+            decoding.cancel()
         self._ahead.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._current = memoryview(b"")
@@ -192,11 +211,12 @@ def parallel_xz(f: Seekable, length: int, *, max_block: int) -> ParallelXzReader
     one block), when a block is larger than `max_block` bytes (the most one may hold in
     memory), or when the file is not a multi-block xz this can read. On None the caller
     keeps its sequential path, which streams and enforces the limits as always; the bytes
-    read here are counted by the caller like the sequential path's."""
+    read here are counted by the caller like the sequential path's. `max_block` is also
+    the budget of decoded bytes held ahead of the caller."""
     threads = min(usable_threads(), 8)
     if threads < 2:
         return None
     blocks = xz_blocks(f, length)
     if blocks is None or len(blocks) < 2 or max(b.size for b in blocks) > max_block:
         return None
-    return ParallelXzReader(f, blocks, threads)
+    return ParallelXzReader(f, blocks, threads, ahead_bytes=max_block)
