@@ -135,6 +135,9 @@ class Report:
     # with --baseline: its path, and how many of its findings this run no longer has
     baseline: str | None = None
     fixed: int = 0
+    # what was read all the same, though not as written (a --with-repo index whose text
+    # is not UTF-8): one line each, printed on standard error beside the report
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Findings by severity (unsuppressed ones), the suppressed ones, and the unknowns

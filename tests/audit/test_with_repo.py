@@ -7,7 +7,9 @@ layouts --with-repo reads, either at the path libxl runs or elsewhere.
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import shutil
 import subprocess
 from pathlib import Path
@@ -214,3 +216,40 @@ def test_a_context_package_in_another_version_leaves_the_target_absent() -> None
     assert doc["unknowns"][0]["absent_packages"] == ["qemu-system-xen"]
     code, doc = run("check", "--select", RULE, *case)
     assert code == 1 and rules_of(doc) == [RULE]
+
+
+def test_index_text_that_is_not_utf8_is_read_with_a_warning(tmp_path: Path) -> None:
+    """As `audit` reads its own indexes: a reached paragraph or Contents line in Latin-1 is
+    decoded as apt decodes it, the verdict stands, and standard error says so once."""
+
+    suite = tmp_path / "suite"
+    shutil.copytree(AT_PATH["suite"], suite)
+    packages = suite / "main" / "binary-amd64" / "Packages.xz"
+    text = lzma.decompress(packages.read_bytes())
+    assert b"Package: qemu-system-xen\n" in text
+    packages.write_bytes(lzma.compress(text.replace(b"Maintainer: ", b"Maintainer: Jos\xe9 ")))
+    contents = suite / "main" / "Contents-amd64.gz"
+    odd = b"usr/share/doc/qemu-system-xen/r\xe9sum\xe9"
+    contents.write_bytes(gzip.compress(gzip.decompress(contents.read_bytes())
+                                       + odd + b"  otherosfs/qemu-system-xen\n"))
+    args = ("--select", RULE, "--show-unknown", "--with-repo", suite, "--format", "json")
+    res = CliRunner().invoke(main, ["check", *map(str, args), *map(str, TOOLS)],
+                             catch_exceptions=False)
+    doc = json.loads(res.stdout)
+    assert (res.exit_code, doc["findings"], doc["unknowns"], doc["errors"]) == (0, [], [], [])
+    tail = " is not UTF-8; read with replacement characters, as apt and dpkg read it"
+    expected = [
+        f"xenlint: warning: {packages}: paragraph 1 ('Package: qemu-system-xen'), its line 4,"
+        + tail,
+        f"xenlint: warning: {contents}: the line {odd + b'  otherosfs/qemu-system-xen'!r}"
+        + tail]
+    assert res.stderr.splitlines() == expected
+    # `audit` says the same of the repository it was given as context
+    tree = tmp_path / "upload"
+    tree.mkdir()
+    for p in TOOLS:
+        shutil.copy(p, tree)
+    res = CliRunner().invoke(main, ["audit", str(tree), "--no-cache", "--no-summary",
+                                    *map(str, args)], catch_exceptions=False)
+    assert res.exit_code == 0 and json.loads(res.stdout)["findings"] == []
+    assert res.stderr.splitlines() == expected

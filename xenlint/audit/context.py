@@ -199,6 +199,9 @@ class Context:
     limits: Limits
     # (the --with-repo PATH, one line): unreadable repositories and index entries
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # what was read all the same, though not as written (index text that is not UTF-8),
+    # of the packages some set reached
+    warnings: list[str] = field(default_factory=list)
     nodes: list[_Node] = field(default_factory=list)
     _deb: list[_Deb] = field(default_factory=list)
     _rpm: list[_Rpm] = field(default_factory=list)
@@ -222,6 +225,10 @@ class Context:
     def _error(self, given: str, message: str) -> None:
         if (given, message) not in self.errors:  # the second pass meets it again
             self.errors.append((given, message))
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:  # each package set's reading may meet it
+            self.warnings.append(str(message))
 
     def _load(self, given: str) -> None:
         try:
@@ -369,7 +376,9 @@ class Context:
         records, errors = debrepo.read_indexes(d.root, d.packages, self.limits,
                                                only=ordinals.keys())
         for e in errors:
-            if not isinstance(e, IndexWarning):  # readable all the same
+            if isinstance(e, IndexWarning):  # readable all the same
+                self._warn(e)
+            else:
                 self._error(deb.given, f"has an unreadable index ({e})")
         arts: list[Artifact] = []
         for n, _filename, outcome in records:
@@ -389,8 +398,11 @@ class Context:
                 wanted.setdefault(c, set()).update(a.package.name for a in arts if a.package)
         found: dict[Path, dict[str, list[str]]] = {}
         for c, names in wanted.items():
+            warnings: list[str] = []
             try:
-                found[c] = debrepo.read_contents([c], self.limits, names)
+                found[c] = debrepo.read_contents([c], self.limits, names, warnings)
+                for w in warnings:
+                    self._warn(w)
             except ArtifactError as exc:  # the packages stay, without file lists
                 given = next(d.given for d, _a in read if c in d.indexes.contents)
                 self._error(given, f"has an unreadable Contents index ({exc})")

@@ -199,12 +199,15 @@ def files_for(art: Artifact, by_arch: dict[str, dict[str, list[str]]]) -> list[s
 
 
 def read_contents(files: Iterable[Path], limits: Limits,
-                  wanted: Collection[str] | None = None) -> dict[str, list[str]]:
+                  wanted: Collection[str] | None = None,
+                  warnings: list[str] | None = None) -> dict[str, list[str]]:
     """package name -> files, from the Contents files given; only for the packages
-    `wanted`, when given."""
+    `wanted`, when given. A kept line that is not UTF-8 is decoded with replacement
+    characters, and named in `warnings` (the first of each file)."""
     want = None if wanted is None else {w.encode() for w in wanted}
     out: dict[bytes, list[str]] = {}
     for p in files:
+        bad: bytes | None = None
         for chunk in line_blocks(p, limits):
             # a Contents file has millions of lines, of which a few hundred are wanted:
             # the loop stays on bytes, and decodes only what it keeps
@@ -217,8 +220,15 @@ def read_contents(files: Iterable[Path], limits: Limits,
                     name = qualified.rpartition(b"/")[2]
                     if want is None or name in want:
                         if path is None:
-                            path = "/" + parts[0].decode("utf-8", "replace").lstrip("/")
+                            try:
+                                text = parts[0].decode()
+                            except UnicodeDecodeError:
+                                text = parts[0].decode("utf-8", "replace")  # as apt reads it
+                                bad = bad or line
+                            path = "/" + text.lstrip("/")
                         out.setdefault(name, []).append(path)
+        if bad is not None and warnings is not None:
+            warnings.append(not_utf8(p, f"the line {bad[:80]!r}"))
     return {k.decode("utf-8", "replace"): v for k, v in out.items()}
 
 

@@ -294,7 +294,8 @@ def _audit(target: str, options: LintOptions, settings: AuditSettings,
     from xenlint.engine.lint import repo_context
 
     # the --with-repo indexes are read once, for every package set still to lint
-    contexts, report.errors = repo_context(options, list(todo_arts.values()))
+    contexts, report.errors, context_warnings = repo_context(options, list(todo_arts.values()))
+    stats.warnings += context_warnings
     context_of = dict(zip(todo_arts, contexts, strict=True))
     for group, part in zip(groups, parts, strict=True):
         if part is None:

@@ -36,4 +36,6 @@ def check_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, remedies: b
         sys.exit(EXIT_ERROR)
     report = with_baseline(report, baseline)
     write_report(report, fmt, output, color, remedies, info)
+    for warning in report.warnings:  # as `audit` says them
+        click.echo(f"xenlint: warning: {warning}", err=True)
     sys.exit(exit_status(report, fail_on))

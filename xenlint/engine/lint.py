@@ -134,24 +134,26 @@ def lint_paths(paths: Sequence[str | Path], options: LintOptions) -> Report:
     known = all_rules(options, config)  # fail on a broken rule before reading anything
     rules = select_rules(options, config, known)
     artifacts = [a for p in paths for a in read_path(p, options.limits)]
-    context, errors = repo_context(options, [artifacts])
+    context, errors, warnings = repo_context(options, [artifacts])
     report = lint_selected(artifacts, options, config, (known, rules), [str(p) for p in paths],
                            context=context[0])
     report.errors += errors
+    report.warnings += warnings
     return report
 
 
 def repo_context(options: LintOptions, sets: Sequence[Sequence[Artifact]]) -> \
-        tuple[list[list[Artifact]], list[ReadError]]:
-    """For each package set, the --with-repo packages its relations reach; and the
-    repositories' read errors (each an unreadable input)."""
+        tuple[list[list[Artifact]], list[ReadError], list[str]]:
+    """For each package set, the --with-repo packages its relations reach; the
+    repositories' read errors (each an unreadable input); and what they were read with
+    all the same (index text that is not UTF-8), one line each."""
     if not options.with_repo:
-        return [[] for _set in sets], []
+        return [[] for _set in sets], [], []
     from xenlint.audit.context import Context  # index readers load only when asked for
 
     ctx = Context.load(options.with_repo, options.limits)
     found = ctx.for_sets(sets)
-    return found, [ReadError(path, msg) for path, msg in ctx.errors]
+    return found, [ReadError(path, msg) for path, msg in ctx.errors], ctx.warnings
 
 
 def lint_artifacts(artifacts: Sequence[Artifact], options: LintOptions,
