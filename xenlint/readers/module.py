@@ -34,7 +34,7 @@ def modinfo_fields(data: bytes) -> list[tuple[str, str]]:
 
 def module_facts(data: bytes, filename: str) -> ModuleInfo:
     # imported here: pyelftools is slow to import, and most runs read no module
-    from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
+    from elftools.elf.elffile import ELFFile
 
     try:
         elf = ELFFile(io.BytesIO(data))

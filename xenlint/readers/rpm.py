@@ -249,8 +249,8 @@ def _sha256_rest(f: io.BufferedIOBase) -> str:
 def read_rpm(source: Source, ctx: ReadContext) -> Artifact:
     # imported here: rpmfile pulls in zstandard, gzip and platform, which a run
     # over Debian packages never needs
-    from rpmfile.errors import RPMError  # type: ignore[import-untyped]
-    from rpmfile.headers import get_headers  # type: ignore[import-untyped]
+    from rpmfile.errors import RPMError
+    from rpmfile.headers import get_headers
 
     size = source.size
     with source.open() as f:

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
-from libarchive import ffi  # type: ignore[import-untyped]
-from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
-from libarchive.read import ArchiveRead  # type: ignore[import-untyped]
+from libarchive import ffi
+from libarchive.exception import ArchiveError
+from libarchive.read import ArchiveRead
 
 from xenlint import capture
 from xenlint.artifact import Artifact, Entry, EntryType, Kind
@@ -169,7 +169,7 @@ def open_stream(
     buf_p = ctypes.cast(buf, ctypes.c_void_p)
 
     def read_func(_archive_p: Any, _context: Any, ptrptr: Any) -> int:
-        length = stream.readinto(buf)  # type: ignore[arg-type,union-attr]
+        length = stream.readinto(buf)  # type: ignore[union-attr]
         ctypes.cast(ptrptr, ctypes.POINTER(ctypes.c_void_p))[0] = buf_p
         return length or 0
 

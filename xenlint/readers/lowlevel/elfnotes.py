@@ -40,7 +40,7 @@ ARCHES = {"EM_X86_64": "x86_64", "EM_386": "x86", "EM_AARCH64": "arm64", "EM_ARM
 
 @functools.cache
 def _type_numbers() -> dict[str, int]:
-    from elftools.elf.enums import ENUM_NOTE_N_TYPE  # type: ignore[import-untyped]
+    from elftools.elf.enums import ENUM_NOTE_N_TYPE
 
     return {k: v for k, v in ENUM_NOTE_N_TYPE.items() if isinstance(v, int)}
 
@@ -88,8 +88,8 @@ class SparseFile(io.RawIOBase):
 
 
 def _elf(regions: dict[int, bytes], size: int) -> Any:
-    from elftools.common.exceptions import ELFError  # type: ignore[import-untyped]
-    from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
 
     try:
         return ELFFile(cast("IO[bytes]", SparseFile(regions, size)))
@@ -263,7 +263,7 @@ def check_sections(f: BinaryIO, size: int) -> None:
 
 
 def _elf_real(f: BinaryIO) -> Any:
-    from elftools.elf.elffile import ELFFile  # type: ignore[import-untyped]
+    from elftools.elf.elffile import ELFFile
 
     try:
         return ELFFile(f)

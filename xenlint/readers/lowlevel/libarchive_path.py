@@ -39,6 +39,6 @@ def load() -> None:
         return
     os.environ["LIBARCHIVE"] = path
     try:
-        import libarchive.ffi  # type: ignore[import-untyped]  # noqa: F401
+        import libarchive.ffi  # noqa: F401
     finally:
         del os.environ["LIBARCHIVE"]

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from libarchive.exception import ArchiveError  # type: ignore[import-untyped]
+from libarchive.exception import ArchiveError
 
 from xenlint.limits import ArtifactError, LimitExceeded
 from xenlint.readers import ReadContext

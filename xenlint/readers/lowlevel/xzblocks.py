@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from xz.common import (  # type: ignore[import-untyped]
+from xz.common import (
     XZError,
     create_xz_header,
     create_xz_index_footer,
