@@ -200,6 +200,14 @@ def test_decoding_runs_ahead_within_the_byte_budget(monkeypatch: pytest.MonkeyPa
         assert bytes(out) == data
     assert max(blocks for blocks, _ in seen) == 3
     assert max(held for _, held in seen) <= 3 * 65_536
+    # tiny blocks: at most AHEAD_PER_THREAD of them per thread, whatever the budget
+    tiny = _xz_blocks_cli(data, "1KiB")
+    reader = parallel_xz(io.BytesIO(tiny), len(tiny), max_block=len(data))
+    assert reader is not None
+    with reader:
+        assert reader.ahead == (2 * xzblocks.AHEAD_PER_THREAD,
+                                2 * xzblocks.AHEAD_PER_THREAD * 1024)
+        assert _read_all(reader) == data
     # a budget below one block still keeps one block per thread under way
     reader = parallel_xz(io.BytesIO(xz), len(xz), max_block=65_536)
     assert reader is not None

@@ -47,6 +47,9 @@ HEADER = 12  # stream header and stream footer are 12 bytes each
 # is not what dpkg or xz writes, and falls back to the sequential path.
 MAX_STREAMS = 64
 MAX_BLOCKS = 100_000
+# blocks decoding or decoded ahead of the reader, per thread, whatever their size: Debian's
+# are 24 MiB (three times xz -6's dictionary), so the byte budget binds first on them
+AHEAD_PER_THREAD = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +132,9 @@ def _decode(block: Block, body: bytes, label: str) -> bytes:
 class ParallelXzReader(io.RawIOBase):
     """The uncompressed bytes of `blocks` of the xz file `f`, decoded `threads` at a time
     and read in order. Decoded blocks not yet read add up to at most `ahead_bytes`, or
-    to `threads` blocks when those are larger. The compressed bytes are read here, in the
-    caller's thread, so `f` needs no locking."""
+    to `threads` blocks when those are larger, and number at most `AHEAD_PER_THREAD`
+    per thread (an index may list 100,000 tiny blocks). The compressed bytes are read
+    here, in the caller's thread, so `f` needs no locking."""
 
     def __init__(self, f: Seekable, blocks: list[Block], threads: int,
                  ahead_bytes: int) -> None:
@@ -140,6 +144,7 @@ class ParallelXzReader(io.RawIOBase):
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xz")
         self._ahead: deque[tuple[int, Future[bytes]]] = deque()  # (uncompressed size, decode)
         self._threads = threads
+        self._most = AHEAD_PER_THREAD * threads
         self._ahead_bytes = ahead_bytes
         self._held = 0  # uncompressed bytes of the blocks in _ahead
         self._current = memoryview(b"")
@@ -152,8 +157,9 @@ class ParallelXzReader(io.RawIOBase):
     def _fill(self) -> None:
         while self._todo:
             i, block = self._todo[-1]
-            if (len(self._ahead) >= self._threads
-                    and self._held + block.size > self._ahead_bytes):
+            if len(self._ahead) >= self._threads and (
+                    self._held + block.size > self._ahead_bytes
+                    or len(self._ahead) >= self._most):
                 return
             self._todo.pop()
             self._f.seek(block.offset)
