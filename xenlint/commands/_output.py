@@ -84,7 +84,7 @@ def write_report(report: Report, fmt: str, output: Path | None, color: str,
         return
     # beside the target and renamed over it: a crash, a full disk or a signal while
     # writing leaves the previous report in place, never a truncated one
-    # (os.urandom rather than the secrets module: that import costs every run ~5 ms)
+    # (os.urandom, not the secrets module: every run would pay for that import)
     tmp = output.with_name(f".{output.name}.{os.urandom(6).hex()}.tmp")
     try:
         # 0666 less the umask, as `open(..., "w")` would create the report
