@@ -126,11 +126,8 @@ def file_lists(path: Path, limits: Limits, keep: Paths | None = None,
     files: dict[str, list[str]] = {}
     bad: bytes | None = None
     for raw in [*kept, *witness.values()]:
-        try:
-            text = raw.decode()
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", "replace")  # as apt and dpkg read it
-            bad = bad or raw
+        text, ok = as_apt_reads(raw)
+        bad = bad or (None if ok else raw)
         m = CONTENTS_LINE.match(text.rstrip("\r"))
         if m is None or m.group(1) == "FILE":
             continue
@@ -220,11 +217,8 @@ def read_contents(files: Iterable[Path], limits: Limits,
                     name = qualified.rpartition(b"/")[2]
                     if want is None or name in want:
                         if path is None:
-                            try:
-                                text = parts[0].decode()
-                            except UnicodeDecodeError:
-                                text = parts[0].decode("utf-8", "replace")  # as apt reads it
-                                bad = bad or line
+                            text, ok = as_apt_reads(parts[0])
+                            bad = bad or (None if ok else line)
                             path = "/" + text.lstrip("/")
                         out.setdefault(name, []).append(path)
         if bad is not None and warnings is not None:
@@ -343,6 +337,15 @@ def not_utf8(path: Path, where: str) -> IndexWarning:
                         "as apt and dpkg read it")
 
 
+def as_apt_reads(raw: bytes) -> tuple[str, bool]:
+    """Index text as apt and dpkg read it (replacement characters for what is not
+    UTF-8), and whether it was UTF-8."""
+    try:
+        return raw.decode(), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), False
+
+
 def decoded(lines_of: list[bytes]) -> tuple[list[str], int]:
     """A paragraph's lines as text, and the number (from 1) of its first line that is not
     UTF-8 (0: none), decoded with replacement characters as apt and dpkg decode it."""
@@ -353,11 +356,9 @@ def decoded(lines_of: list[bytes]) -> tuple[list[str], int]:
     first = 0
     out = []
     for k, line in enumerate(lines_of, 1):
-        try:
-            out.append(line.decode())
-        except UnicodeDecodeError:
-            out.append(line.decode("utf-8", "replace"))
-            first = first or k
+        text, ok = as_apt_reads(line)
+        out.append(text)
+        first = first or (0 if ok else k)
     return out, first
 
 
